@@ -1,0 +1,5 @@
+/**
+ * @module
+ * @kiln/apollo browser entry.
+ */
+export const name: string = '@kiln/apollo/client';

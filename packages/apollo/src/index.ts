@@ -1,0 +1,5 @@
+/**
+ * @module
+ * @kiln/apollo server entry.
+ */
+export const name: string = '@kiln/apollo';

@@ -1,0 +1,5 @@
+/**
+ * @module
+ * @kiln/core browser entry.
+ */
+export const name: string = '@kiln/core/client';

@@ -1,0 +1,126 @@
+import type { ReactNode } from 'react';
+
+/** How the document is produced. `auto` buffers for crawlers and streams for browsers. */
+export type RenderMode = 'auto' | 'stream' | 'buffer';
+
+/** The request as Kiln sees it, normalised from a Web `Request` or a Node `IncomingMessage`. */
+export interface RequestInfo {
+  /** Absolute URL of the request (host from the `host` header, `http://localhost` when absent or invalid). */
+  readonly url: URL;
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Request headers. */
+  readonly headers: Headers;
+  /** Cookies parsed from the `cookie` header; a malformed header yields the cookies that parse. */
+  readonly cookies: Readonly<Record<string, string>>;
+}
+
+/** An error reported through `onError`, with where it happened. */
+export interface RenderErrorInfo {
+  /** Where the error came from: the shell, a Suspense boundary, a plugin phase, or a context call. */
+  readonly phase: 'shell' | 'boundary' | 'plugin' | 'context' | 'stream' | 'timeout' | 'abort';
+  /** The plugin that threw, when `phase` is `plugin`. */
+  readonly plugin?: string;
+  /** React's component stack, when React gives one. */
+  readonly componentStack?: string;
+}
+
+/**
+ * The per-request context shared by the render, the components (through
+ * `useRenderContext()`) and the plugins. One is created for every `renderToHtml` call and
+ * never shared between requests.
+ */
+export interface RenderContext {
+  /** The normalised request. */
+  readonly request: RequestInfo;
+  /** Shorthand for `request.url`. */
+  readonly url: URL;
+  /** Shorthand for `request.headers`. */
+  readonly headers: Headers;
+  /** Shorthand for `request.cookies`. */
+  readonly cookies: Readonly<Record<string, string>>;
+  /** The CSP nonce of this response, if any. Kiln puts it on every script and style it writes. */
+  readonly nonce: string | undefined;
+  /** Whether the request comes from a crawler (by user agent, or the `isBot` option). */
+  readonly isBot: boolean;
+  /** The mode this render resolved to. */
+  readonly mode: 'stream' | 'buffer';
+  /** Aborted when the render times out, the caller's signal aborts, or the client disconnects. */
+  readonly signal: AbortSignal;
+  /** True once the first byte of the document has been handed to the sink; status and headers are fixed from then on. */
+  readonly headersSent: boolean;
+
+  /** Sets the response status. After the first byte it is reported through `onError` and ignored. */
+  setStatus(code: number): void;
+  /**
+   * Redirects. Before the first byte the result becomes a 3xx with `location` and a small body.
+   * After it, the error is reported and a client-side redirect is written into the page.
+   */
+  redirect(url: string, code?: number): void;
+  /** Sets a response header (replacing a previous value). After the first byte it is reported and ignored. */
+  setHeader(name: string, value: string): void;
+  /** Appends a response header value (e.g. a second `set-cookie`). Same timing rules as `setHeader`. */
+  appendHeader(name: string, value: string): void;
+  /**
+   * Embeds `value` for the client under `key` (read it with `readState(key)`), serialized by
+   * `@kiln/serialize`. May be called while streaming; the script goes out before React's next batch.
+   */
+  setState(key: string, value: unknown): void;
+  /**
+   * Queues HTML to be written before React's next batch of writes (or before `</body>` when
+   * the render has finished). `<script>` and `<style>` tags get the nonce here.
+   */
+  inject(html: string): void;
+  /** Holds back the end of the document (`</body></html>`) until `promise` settles. */
+  waitFor(promise: Promise<unknown>): void;
+  /** Reports an error through the `onError` option (once per error object). */
+  reportError(error: unknown, info: RenderErrorInfo): void;
+}
+
+/**
+ * A server plugin. `setup` runs once per request and returns the request's instance; all
+ * per-request state lives in that instance, never in the plugin object or its module.
+ *
+ * Phases, in order: `setup` → `wrap` → `prepare` → render (`head` before the first byte,
+ * `flush` before each React batch while streaming) → `end` before `</body>` → `dispose`.
+ */
+export interface KilnPlugin {
+  /** A unique name, used in error messages and diagnostics. */
+  readonly name: string;
+  /** Creates this request's instance of the plugin. */
+  setup(ctx: RenderContext): PluginInstance | Promise<PluginInstance>;
+}
+
+/** The per-request half of a plugin. Every hook is optional. */
+export interface PluginInstance {
+  /** Wraps the app in providers. Called once, outermost plugin first. */
+  wrap?(app: ReactNode): ReactNode;
+  /** Runs before the render that produces HTML (e.g. a data prefetch pass). */
+  prepare?(app: ReactNode, ctx: RenderContext): Promise<void>;
+  /** HTML for `<head>`, written in the first bytes (after React's shell rendered). */
+  head?(): string;
+  /** HTML to write before React's next batch while streaming (e.g. styles and data produced since the last flush). */
+  flush?(): string;
+  /** HTML written before `</body>`, once everything else was written. May wait for pending work. */
+  end?(): string | Promise<string>;
+  /** Releases per-request resources. Always called once, also after an error or an abort. */
+  dispose?(): void | Promise<void>;
+  /** Figures for `RenderResult.diagnostics.plugins[name]`. */
+  diagnostics?(): Record<string, number | string | boolean>;
+}
+
+/** Timings and sizes of one render, for logging and benchmarks. */
+export interface RenderDiagnostics {
+  /** The mode the render resolved to. */
+  mode: 'stream' | 'buffer';
+  /** Milliseconds from the call to the shell being ready. */
+  shellMs: number;
+  /** Milliseconds from the call to all content being ready (undefined while still streaming). */
+  allReadyMs: number | undefined;
+  /** Bytes of HTML written so far. */
+  bytes: number;
+  /** Number of React write batches. */
+  batches: number;
+  /** Per plugin: time spent in its hooks and the figures it reports. */
+  plugins: Record<string, Record<string, number | string | boolean>>;
+}

@@ -1,0 +1,5 @@
+/**
+ * @module
+ * @kiln/emotion browser entry.
+ */
+export const name: string = '@kiln/emotion/client';

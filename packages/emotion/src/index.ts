@@ -1,0 +1,5 @@
+/**
+ * @module
+ * @kiln/emotion server entry.
+ */
+export const name: string = '@kiln/emotion';

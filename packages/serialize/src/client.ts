@@ -1,0 +1,5 @@
+/**
+ * @module
+ * @kiln/serialize browser entry.
+ */
+export const name: string = '@kiln/serialize/client';

@@ -1,0 +1,5 @@
+/**
+ * @module
+ * @kiln/serialize server entry.
+ */
+export const name: string = '@kiln/serialize';

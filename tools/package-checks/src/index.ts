@@ -1,0 +1,201 @@
+/**
+ * @module
+ * Checks on what the `@kiln/*` packages publish, not on their sources: each package is
+ * packed with pnpm (so `publishConfig` applies exactly as on publish), then
+ * - publint (strict) reads the tarball,
+ * - @arethetypeswrong/cli reads the tarball,
+ * - a consumer project outside the workspace installs the tarballs, type-checks a NodeNext
+ *   file that imports every entry and every runtime export, and runs it as ESM and as CJS.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { publint } from 'publint';
+import { formatMessage } from 'publint/utils';
+
+const exec = promisify(execFile);
+export const repoRoot: string = resolve(import.meta.dirname, '../../..');
+
+export interface PackageInfo {
+  name: string;
+  dir: string;
+  /** Subpaths from `exports` that are code entries (`.`, `./client`). */
+  entries: string[];
+  peerDependencies: Record<string, string>;
+}
+
+/** The publishable packages of the workspace (`packages/*`). */
+export function listPackages(root: string = repoRoot): PackageInfo[] {
+  const base = join(root, 'packages');
+  return readdirSync(base)
+    .map((d) => join(base, d))
+    .filter((dir) => {
+      try {
+        readFileSync(join(dir, 'package.json'));
+        return true;
+      } catch {
+        return false;
+      }
+    })
+    .map((dir) => {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      return {
+        name: pkg.name,
+        dir,
+        entries: Object.keys(pkg.exports).filter((k) => !k.endsWith('.json')),
+        peerDependencies: pkg.peerDependencies ?? {},
+      };
+    });
+}
+
+async function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+): Promise<{ ok: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await exec(cmd, args, {
+      cwd,
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+    });
+    return { ok: true, output: stdout + stderr };
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    return { ok: false, output: `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message };
+  }
+}
+
+/** Packs a package directory with pnpm into `dest` and returns the tarball path. */
+export async function pack(dir: string, dest: string): Promise<string> {
+  mkdirSync(dest, { recursive: true });
+  const before = new Set(readdirSync(dest));
+  const r = await run('pnpm', ['pack', '--pack-destination', dest], dir);
+  if (!r.ok) throw new Error(`pnpm pack failed in ${dir}:\n${r.output}`);
+  const created = readdirSync(dest).filter((f) => f.endsWith('.tgz') && !before.has(f));
+  if (created.length !== 1)
+    throw new Error(`pnpm pack in ${dir} produced ${created.length} tarballs`);
+  return join(dest, created[0]!);
+}
+
+/** publint --strict on a tarball: every message is a failure. */
+export async function publintTarball(tarball: string): Promise<string[]> {
+  const buf = readFileSync(tarball);
+  const data = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+  const { messages, pkg } = await publint({
+    pack: { tarball: data },
+    strict: true,
+    level: 'suggestion',
+  });
+  return messages.map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`);
+}
+
+/** @arethetypeswrong/cli on a tarball; `ok` is false when any problem is found. */
+export async function attwTarball(tarball: string): Promise<{ ok: boolean; output: string }> {
+  const bin = join(repoRoot, 'tools/package-checks/node_modules/.bin/attw');
+  return run(bin, [tarball, '--format', 'ascii', '--no-emoji', '--no-color'], repoRoot);
+}
+
+export interface ConsumerResult {
+  ok: boolean;
+  step: 'install' | 'typecheck' | 'esm' | 'cjs' | 'done';
+  output: string;
+  /** Runtime export names seen per entry, as ESM and as CJS. */
+  exports?: { esm: Record<string, string[]>; cjs: Record<string, string[]> };
+}
+
+/**
+ * Installs tarballs into a fresh project outside the workspace, type-checks a NodeNext
+ * file importing every entry (and every name in `expectedExports`), and runs it as ESM
+ * and CJS. `peers` are installed from the registry (pnpm's store makes it quick).
+ */
+export async function consumerTest(
+  tarballs: Record<string, string>,
+  entries: Record<string, string[]>,
+  expectedExports: Record<string, string[]>,
+  peers: Record<string, string>,
+): Promise<ConsumerResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-consumer-'));
+  const files = Object.fromEntries(Object.entries(tarballs).map(([n, t]) => [n, `file:${t}`]));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'kiln-consumer',
+        private: true,
+        dependencies: { ...files, ...peers },
+        devDependencies: {
+          typescript: '5.9.3',
+          '@types/node': '^20.19.0',
+          '@types/react': '^19.2.0',
+          '@types/react-dom': '^19.2.0',
+        },
+        pnpm: { overrides: files },
+      },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        strict: true,
+        outDir: 'out',
+        skipLibCheck: false,
+        types: ['node'],
+        lib: ['es2023', 'dom'],
+      },
+      files: ['esm.mts', 'cjs.cts'],
+    }),
+  );
+  const specifiers = Object.entries(entries).flatMap(([name, subs]) =>
+    subs.map((s) => (s === '.' ? name : `${name}/${s.slice(2)}`)),
+  );
+  const body = specifiers
+    .map((spec, i) => {
+      const names = expectedExports[spec] ?? [];
+      const named = names.length
+        ? `import { ${names.map((n, j) => `${n} as n${i}_${j}`).join(', ')} } from '${spec}';\n`
+        : '';
+      return `${named}import * as m${i} from '${spec}';\nseen[${JSON.stringify(spec)}] = Object.keys(m${i}).sort();\n${names.length ? `void [${names.map((_, j) => `n${i}_${j}`).join(', ')}];\n` : ''}`;
+    })
+    .join('');
+  const program = `const seen: Record<string, string[]> = {};\n${body}console.log(JSON.stringify(seen));\n`;
+  writeFileSync(join(dir, 'esm.mts'), program);
+  writeFileSync(join(dir, 'cjs.cts'), program);
+
+  const install = await run(
+    'pnpm',
+    [
+      'install',
+      '--ignore-workspace',
+      '--prefer-offline',
+      '--config.auto-install-peers=true',
+      '--config.strict-peer-dependencies=false',
+      '--config.hoist=false',
+    ],
+    dir,
+  );
+  if (!install.ok) return { ok: false, step: 'install', output: install.output };
+  const tsc = await run(join(dir, 'node_modules/.bin/tsc'), ['-p', '.'], dir);
+  if (!tsc.ok) return { ok: false, step: 'typecheck', output: tsc.output };
+  const esm = await run(process.execPath, ['out/esm.mjs'], dir);
+  if (!esm.ok) return { ok: false, step: 'esm', output: esm.output };
+  const cjs = await run(process.execPath, ['out/cjs.cjs'], dir);
+  if (!cjs.ok) return { ok: false, step: 'cjs', output: cjs.output };
+  return {
+    ok: true,
+    step: 'done',
+    output: '',
+    exports: {
+      esm: JSON.parse(esm.output.trim().split('\n').pop()!),
+      cjs: JSON.parse(cjs.output.trim().split('\n').pop()!),
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  attwTarball,
+  consumerTest,
+  listPackages,
+  type PackageInfo,
+  pack,
+  publintTarball,
+} from '../src/index';
+
+const packages = listPackages();
+const work = mkdtempSync(join(tmpdir(), 'kiln-pack-'));
+const tarballs: Record<string, string> = {};
+
+/** Peer dependencies every consumer installs, at the versions the workspace tests. */
+const peers: Record<string, string> = {
+  react: '19.3.1',
+  'react-dom': '19.3.1',
+  '@apollo/client': '4.3.8',
+  graphql: '16.15.0',
+  rxjs: '7.8.2',
+  '@emotion/react': '11.14.0',
+  '@emotion/cache': '11.14.0',
+};
+
+function specifier(pkg: PackageInfo, entry: string): string {
+  return entry === '.' ? pkg.name : `${pkg.name}/${entry.slice(2)}`;
+}
+
+/** Runtime export names of each entry, read from the sources (what the tarball must also export). */
+async function sourceExports(): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const pkg of packages) {
+    for (const entry of pkg.entries) {
+      const spec = specifier(pkg, entry);
+      out[spec] = Object.keys(await import(/* @vite-ignore */ spec))
+        .filter((k) => k !== 'default')
+        .sort();
+    }
+  }
+  return out;
+}
+
+function strip(names: string[]): string[] {
+  return names.filter((n) => n !== 'default' && n !== '__esModule').sort();
+}
+
+/** Unpacks a tarball, lets `edit` change the package folder, and packs it again. */
+function repack(tarball: string, name: string, edit: (dir: string) => void): string {
+  const dir = mkdtempSync(join(work, `${name}-`));
+  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
+  edit(join(dir, 'package'));
+  const out = join(dir, `${name}.tgz`);
+  execFileSync('tar', ['-czf', out, '-C', dir, 'package']);
+  return out;
+}
+
+beforeAll(async () => {
+  for (const pkg of packages) {
+    if (!existsSync(join(pkg.dir, 'dist'))) {
+      throw new Error(`${pkg.name} has no dist/: run \`pnpm build\` before the package checks.`);
+    }
+    tarballs[pkg.name] = await pack(pkg.dir, join(work, 'tarballs'));
+  }
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('published packages', () => {
+  it.each(packages.map((p) => [p.name, p] as const))('%s passes publint --strict', async (name) => {
+    expect(await publintTarball(tarballs[name]!)).toEqual([]);
+  });
+
+  it.each(packages.map((p) => [p.name, p] as const))(
+    '%s passes @arethetypeswrong/cli',
+    async (name) => {
+      const r = await attwTarball(tarballs[name]!);
+      expect(r.ok, r.output).toBe(true);
+    },
+  );
+
+  it('install into a NodeNext project, type-check, and run as ESM and CJS', async () => {
+    const expected = await sourceExports();
+    const entries = Object.fromEntries(packages.map((p) => [p.name, p.entries]));
+    const r = await consumerTest(tarballs, entries, expected, peers);
+    expect(r.ok, `${r.step}: ${r.output}`).toBe(true);
+    for (const [spec, names] of Object.entries(expected)) {
+      expect(strip(r.exports!.esm[spec]!), `${spec} as ESM`).toEqual(names);
+      expect(strip(r.exports!.cjs[spec]!), `${spec} as CJS`).toEqual(names);
+    }
+  });
+});
+
+describe('the checks catch a broken package', () => {
+  it('a missing CJS entry fails publint and the consumer test', async () => {
+    const victim = packages[0]!;
+    const broken = repack(tarballs[victim.name]!, 'no-client-cjs', (dir) => {
+      rmSync(join(dir, 'dist/client.cjs'));
+    });
+    const lint = await publintTarball(broken);
+    expect(lint.join('\n')).toMatch(/client\.cjs/);
+    const r = await consumerTest(
+      { ...tarballs, [victim.name]: broken },
+      { [victim.name]: victim.entries },
+      {},
+      peers,
+    );
+    expect(r.ok).toBe(false);
+    expect(r.step).toBe('cjs');
+  });
+
+  it('a missing declaration file fails attw and the consumer type-check', async () => {
+    const victim = packages[0]!;
+    const broken = repack(tarballs[victim.name]!, 'no-client-dts', (dir) => {
+      rmSync(join(dir, 'dist/client.d.ts'));
+    });
+    const attw = await attwTarball(broken);
+    expect(attw.ok).toBe(false);
+    expect(attw.output).toMatch(/client/);
+    const r = await consumerTest(
+      { ...tarballs, [victim.name]: broken },
+      { [victim.name]: victim.entries },
+      {},
+      peers,
+    );
+    expect(r.ok).toBe(false);
+    expect(r.step).toBe('typecheck');
+  });
+
+  it('runtime dependencies missing from package.json fails the consumer test', async () => {
+    const victim = packages.find((p) => {
+      const deps = JSON.parse(readFileSync(join(p.dir, 'package.json'), 'utf8')).dependencies ?? {};
+      return Object.keys(deps).some((d) => !d.startsWith('@kiln/'));
+    });
+    expect(victim, 'some package has a third-party runtime dependency').toBeDefined();
+    let dropped: string[] = [];
+    const broken = repack(tarballs[victim!.name]!, 'no-dep', (dir) => {
+      const file = join(dir, 'package.json');
+      const pkg = JSON.parse(readFileSync(file, 'utf8'));
+      dropped = Object.keys(pkg.dependencies).filter((d) => !d.startsWith('@kiln/'));
+      for (const d of dropped) delete pkg.dependencies[d];
+      writeFileSync(file, JSON.stringify(pkg, null, 2));
+    });
+    const only = Object.fromEntries(
+      Object.entries(tarballs).filter(([n]) => n === victim!.name || n === '@kiln/serialize'),
+    );
+    const r = await consumerTest(
+      { ...only, [victim!.name]: broken },
+      { [victim!.name]: victim!.entries },
+      {},
+      peers,
+    );
+    expect(r.ok).toBe(false);
+    expect(r.step).toBe('esm');
+    expect(dropped.some((d) => r.output.includes(d)), r.output).toBe(true);
+  });
+});

@@ -1,0 +1,8 @@
+/**
+ * @module
+ * Test helpers shared by the Kiln packages: a real headless Chromium (the Debian
+ * `chromium` package driven by playwright-core) and HTML parsing with parse5.
+ */
+export { type BrowserSession, findChromium, launchChromium } from './chromium';
+export { attr, type Element, findAll, parseDocument, textOf } from './html';
+export { type Listening, listen } from './server';

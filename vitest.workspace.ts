@@ -1,0 +1,34 @@
+/**
+ * The list of vitest projects. The root `vitest.config.ts` uses it as `test.projects`.
+ * Every project resolves `@kiln/*` packages to their `src/` through the `@kiln/source`
+ * export condition, so no build step is needed to test.
+ */
+import { defineProject, type TestProjectConfiguration } from 'vitest/config';
+
+const sourceConditions = ['@kiln/source', 'module', 'node', 'development|production'];
+
+function project(
+  name: string,
+  dir: string,
+  extra: { testTimeout?: number } = {},
+): TestProjectConfiguration {
+  return defineProject({
+    resolve: { conditions: sourceConditions },
+    ssr: { resolve: { conditions: sourceConditions } },
+    test: {
+      name,
+      environment: 'node',
+      include: [`${dir}/src/**/*.test.{ts,tsx}`, `${dir}/test/**/*.test.{ts,tsx}`],
+      testTimeout: extra.testTimeout ?? 20_000,
+      hookTimeout: 60_000,
+    },
+  });
+}
+
+export const projects: TestProjectConfiguration[] = [
+  project('serialize', 'packages/serialize'),
+  project('core', 'packages/core'),
+  project('apollo', 'packages/apollo'),
+  project('emotion', 'packages/emotion'),
+  project('packaging', 'tools/package-checks', { testTimeout: 300_000 }),
+];
