@@ -30,5 +30,8 @@ export const projects: TestProjectConfiguration[] = [
   project('core', 'packages/core'),
   project('apollo', 'packages/apollo'),
   project('emotion', 'packages/emotion'),
+  project('cache', 'packages/cache', { testTimeout: 60_000 }),
+  project('examples', 'examples/*', { testTimeout: 120_000 }),
+  project('benchmarks', 'benchmarks', { testTimeout: 600_000 }),
   project('packaging', 'tools/package-checks', { testTimeout: 300_000 }),
 ];

@@ -1,0 +1,5 @@
+/**
+ * @module
+ * @kiln/cache browser entry.
+ */
+export const name: string = '@kiln/cache/client';

@@ -1,0 +1,5 @@
+/**
+ * @module
+ * @kiln/cache server entry.
+ */
+export const name: string = '@kiln/cache';
