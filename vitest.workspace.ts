@@ -34,4 +34,5 @@ export const projects: TestProjectConfiguration[] = [
   project('examples', 'examples/*', { testTimeout: 120_000 }),
   project('benchmarks', 'benchmarks', { testTimeout: 600_000 }),
   project('packaging', 'tools/package-checks', { testTimeout: 300_000 }),
+  project('docs', 'tools/docs-check', { testTimeout: 180_000 }),
 ];

@@ -100,11 +100,29 @@ export async function attwTarball(tarball: string): Promise<{ ok: boolean; outpu
 
 export interface ConsumerResult {
   ok: boolean;
-  step: 'install' | 'typecheck' | 'esm' | 'cjs' | 'done';
+  step: 'install' | 'typecheck' | 'esm' | 'cjs' | 'inert' | 'done';
   output: string;
   /** Runtime export names seen per entry, as ESM and as CJS. */
   exports?: { esm: Record<string, string[]>; cjs: Record<string, string[]> };
 }
+
+/**
+ * Imports one entry in a fresh process and fails if that added globals or left timers,
+ * sockets or other handles behind: importing a Kiln package must run no code with effects.
+ */
+const inertProgram = `
+const spec = process.argv[2];
+const globalsBefore = new Set(Object.getOwnPropertyNames(globalThis));
+const handlesBefore = process.getActiveResourcesInfo().length;
+await import(spec);
+await new Promise((r) => setImmediate(r));
+const added = Object.getOwnPropertyNames(globalThis).filter((k) => !globalsBefore.has(k));
+const handles = process.getActiveResourcesInfo().slice(handlesBefore).filter((h) => h !== 'Immediate');
+if (added.length || handles.length) {
+  console.error('importing ' + spec + ' has effects: globals ' + JSON.stringify(added) + ', handles ' + JSON.stringify(handles));
+  process.exit(1);
+}
+`;
 
 /**
  * Installs tarballs into a fresh project outside the workspace, type-checks a NodeNext
@@ -189,6 +207,11 @@ export async function consumerTest(
   if (!esm.ok) return { ok: false, step: 'esm', output: esm.output };
   const cjs = await run(process.execPath, ['out/cjs.cjs'], dir);
   if (!cjs.ok) return { ok: false, step: 'cjs', output: cjs.output };
+  writeFileSync(join(dir, 'inert.mjs'), inertProgram);
+  for (const spec of specifiers) {
+    const inert = await run(process.execPath, ['inert.mjs', spec], dir);
+    if (!inert.ok) return { ok: false, step: 'inert', output: `${spec}: ${inert.output}` };
+  }
   return {
     ok: true,
     step: 'done',

@@ -131,6 +131,26 @@ describe('the checks catch a broken package', () => {
     expect(r.step).toBe('typecheck');
   });
 
+  it('an entry whose import has effects fails the inert check', async () => {
+    const victim = packages[0]!;
+    const broken = repack(tarballs[victim.name]!, 'effects', (dir) => {
+      const file = join(dir, 'dist/index.js');
+      writeFileSync(
+        file,
+        `${readFileSync(file, 'utf8')}\nglobalThis.kilnLeak = setInterval(() => {}, 1000);\n`,
+      );
+    });
+    const r = await consumerTest(
+      { ...tarballs, [victim.name]: broken },
+      { [victim.name]: victim.entries },
+      {},
+      peers,
+    );
+    expect(r.ok).toBe(false);
+    expect(r.step).toBe('inert');
+    expect(r.output).toContain('kilnLeak');
+  });
+
   it('runtime dependencies missing from package.json fails the consumer test', async () => {
     const victim = packages.find((p) => {
       const deps = JSON.parse(readFileSync(join(p.dir, 'package.json'), 'utf8')).dependencies ?? {};
@@ -156,6 +176,9 @@ describe('the checks catch a broken package', () => {
     );
     expect(r.ok).toBe(false);
     expect(r.step).toBe('esm');
-    expect(dropped.some((d) => r.output.includes(d)), r.output).toBe(true);
+    expect(
+      dropped.some((d) => r.output.includes(d)),
+      r.output,
+    ).toBe(true);
   });
 });
