@@ -7,6 +7,8 @@
  *
  * A fenced block is checked when its language is `ts` or `tsx` and its info string does not
  * say `no-check` (for fragments that cannot stand alone, such as a shell of a config file).
+ * `file=app.tsx` in the info string names the snippet's file, so other snippets of the same
+ * page can import it (`import { App } from './app'`).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,9 +23,13 @@ export interface Snippet {
   source: string;
   lang: 'ts' | 'tsx';
   code: string;
+  /** The file name given by `file=NAME` in the fence's info string, so sibling snippets can import it. */
+  file?: string;
+  /** Snippets of one group (one Markdown file) share a folder. */
+  group?: string;
 }
 
-const fence = /^```(ts|tsx|typescript)([^\n]*)\n([\s\S]*?)^```/gm;
+const fence = /^```(tsx|ts|typescript)\b([^\n]*)\n([\s\S]*?)^```/gm;
 
 /** The checked code blocks of one Markdown text. */
 export function snippetsFromMarkdown(text: string, source: string): Snippet[] {
@@ -31,11 +37,15 @@ export function snippetsFromMarkdown(text: string, source: string): Snippet[] {
   for (const m of text.matchAll(fence)) {
     if (/no-check/.test(m[2] ?? '')) continue;
     const line = text.slice(0, m.index).split('\n').length;
-    out.push({
+    const snippet: Snippet = {
       source: `${source}:${line}`,
       lang: m[1] === 'tsx' ? 'tsx' : 'ts',
       code: m[3] ?? '',
-    });
+      group: source,
+    };
+    const file = /file=([\w.-]+\.tsx?)/.exec(m[2] ?? '')?.[1];
+    if (file) snippet.file = file;
+    out.push(snippet);
   }
   return out;
 }
@@ -137,21 +147,26 @@ export async function runTypedoc(outFile: string): Promise<string> {
  * workspace settings; returns the compiler's errors mapped back to their sources.
  */
 export async function typecheckSnippets(snippets: Snippet[]): Promise<string[]> {
-  const dir = join(repoRoot, '.tmp/docs-check');
+  const dir = join(repoRoot, 'tools/docs-check/.snippets');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const names = new Map<string, string>();
+  const groups = new Map<string, string>();
   snippets.forEach((s, i) => {
-    const file = `snippet-${String(i).padStart(3, '0')}.${s.lang}`;
-    names.set(file, s.source);
-    writeFileSync(join(dir, file), `${s.code}\nexport {};\n`);
+    const group = s.group ?? s.source;
+    if (!groups.has(group)) groups.set(group, `g${groups.size}`);
+    const folder = join(dir, groups.get(group)!);
+    mkdirSync(folder, { recursive: true });
+    const file = s.file ?? `snippet-${String(i).padStart(3, '0')}.${s.lang}`;
+    names.set(`${groups.get(group)}/${file}`, s.source);
+    writeFileSync(join(folder, file), `${s.code}\nexport {};\n`);
   });
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
-      extends: '../../tsconfig.base.json',
+      extends: '../../../tsconfig.base.json',
       compilerOptions: { noEmit: true, noUnusedLocals: false, allowImportingTsExtensions: true },
-      include: ['*.ts', '*.tsx'],
+      include: ['**/*.ts', '**/*.tsx'],
     }),
   );
   try {
@@ -166,7 +181,7 @@ export async function typecheckSnippets(snippets: Snippet[]): Promise<string[]> 
       .split('\n')
       .filter((l) => l.trim())
       .map((l) => {
-        const m = /(snippet-\d+\.tsx?)\((\d+),(\d+)\)/.exec(l);
+        const m = /(g\d+\/[\w.-]+\.tsx?)\((\d+),(\d+)\)/.exec(l);
         if (!m) return l;
         return `${names.get(m[1]!)} (+${m[2]} lines): ${l.slice(l.indexOf(':', m.index + m[0].length) + 1).trim()}`;
       });
