@@ -1,5 +1,8 @@
 /**
  * @module
- * @kiln/cache browser entry.
+ * `@kiln/cache/client`: the hooks for components shared by server and browser. In the
+ * browser (and in any render the page cache does not make) they do nothing.
  */
-export const name: string = '@kiln/cache/client';
+export type { PageCacheControl } from './control';
+
+export { useCacheControl, useCacheTags } from './control';

@@ -1,5 +1,20 @@
 /**
  * @module
- * @kiln/cache server entry.
+ * `@kiln/cache`: server-side caching for Kiln. A page cache around `renderToHtml`
+ * ({@link pageCache}), stores in memory ({@link memoryStore}) or shared in Redis
+ * ({@link redisStore}), invalidation by key, prefix or tag, and the hooks components use to
+ * tag pages. The GraphQL data cache lives in `@kiln/cache/apollo`.
  */
-export const name: string = '@kiln/cache';
+export type { PageCacheControl } from './control';
+export { useCacheControl, useCacheTags } from './control';
+export type { KilnCacheErrorCode } from './errors';
+export { KilnCacheError } from './errors';
+export type { MemoryStore, MemoryStoreOptions } from './memory-store';
+export { memoryStore } from './memory-store';
+export type { PageCache, PageCacheOptions, PageResult } from './page-cache';
+export { pageCache } from './page-cache';
+export type { BufferedSinks, PageCacheInfo, PageCacheStatus } from './page-result';
+export type { RedisClientLike, RedisStore, RedisStoreOptions } from './redis-store';
+export { redisStore } from './redis-store';
+export type { CacheEntry, InvalidateTarget, JsonValue, Store } from './store';
+export { invalidate } from './store';

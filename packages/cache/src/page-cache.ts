@@ -1,0 +1,652 @@
+import type {
+  KilnPlugin,
+  RenderContext,
+  RenderDiagnostics,
+  RenderOptions,
+  RenderResult,
+  RequestInfo,
+} from '@kiln/core';
+import { normalizeRequest, renderToHtml } from '@kiln/core';
+import { createElement, type ReactNode } from 'react';
+import {
+  type CollectedControl,
+  controlContext,
+  createControl,
+  inactiveControl,
+  type PageCacheControl,
+} from './control';
+import { KilnCacheError } from './errors';
+import {
+  abstractNonce,
+  isAbstractableNonce,
+  joinHeader,
+  type NonceTemplate,
+  noncePieces,
+  placeholderNonce,
+  splitHeader,
+} from './nonce';
+import { bufferedSinks, type PageCacheInfo, type PageCacheStatus } from './page-result';
+import { detachedRequest } from './request';
+import type { CacheEntry, InvalidateTarget, JsonValue, Store } from './store';
+
+/** Options of {@link pageCache}. */
+export interface PageCacheOptions {
+  /** Where pages are kept: {@link memoryStore} for one process, {@link redisStore} to share. */
+  store: Store;
+  /** How long a stored page is fresh, in milliseconds. */
+  ttl: number;
+  /**
+   * How long after `ttl` a stored page may still be served while one background render
+   * refreshes it, in milliseconds. Default 0 (an expired page is a miss).
+   */
+  staleWhileRevalidate?: number;
+  /**
+   * Request headers the page depends on (e.g. `['accept-language']`): their values are part
+   * of the default key, so each value gets its own entry.
+   */
+  vary?: readonly string[];
+  /**
+   * The key of a request (without the namespace). Default: path and query, then the `vary`
+   * headers, each on its own line. Return `undefined` to leave this request uncached.
+   */
+  key?: (request: RequestInfo) => string | undefined;
+  /**
+   * Whether a request may be served from and stored in the cache. Replaces the default rule:
+   * `GET` with no `cookie` and no `authorization` header. A response is stored only if its
+   * status is 200 and it sets no cookie, whatever this says.
+   */
+  cacheable?: (request: RequestInfo) => boolean;
+  /** Name of the response header that says `hit`, `miss`, `stale` or `bypass`; `false` for none. Default `x-kiln-cache`. */
+  header?: string | false;
+  /** Prefix of the store keys of this cache. Default `page:`. */
+  namespace?: string;
+  /** The clock, in milliseconds since the epoch (shared by every instance on a Redis store). Default `Date.now`. */
+  now?: () => number;
+  /** Called with store failures and background render errors; requests never fail because of them. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The result of {@link PageCache.render}: a `RenderResult` (same status, headers and sinks;
+ * the cache header included unless turned off; the cache's figures under
+ * `diagnostics.plugins['kiln-cache']`) plus what the cache did. Hits and cacheable misses
+ * are complete in memory and sent as one buffer; bypassed requests stream as usual.
+ */
+export interface PageResult extends RenderResult {
+  /** What the cache did for this request. */
+  readonly cache: PageCacheInfo;
+}
+
+/** A page cache around `renderToHtml`; see {@link pageCache}. */
+export interface PageCache {
+  /** The store the pages live in. */
+  readonly store: Store;
+  /**
+   * Renders `element` for `options.request`, or serves it from the cache. Takes the options
+   * of `renderToHtml` and returns a result with the same sinks (`pipe`, `toResponse`, `text`).
+   */
+  render(element: ReactNode, options: RenderOptions): Promise<PageResult>;
+  /**
+   * Drops pages. `{ key }` is a key as `key()` builds it (with the default key: path and
+   * query, every `vary` variant included); `{ prefix }` every page whose key starts with it
+   * (e.g. `/products/`); a string or `{ tag }` every entry of the store carrying the tag.
+   * Resolves how many entries were removed.
+   */
+  invalidate(target: InvalidateTarget): Promise<number>;
+  /**
+   * The control of the page this cache is rendering for `ctx` (an inactive one when it is
+   * not rendering that request for the cache): lets plugins and links created per request,
+   * such as the data cache link, tag the page or shorten its freshness.
+   */
+  controlFor(ctx: RenderContext): PageCacheControl;
+  /** Resolves when background renders and store writes started so far have settled. */
+  idle(): Promise<void>;
+}
+
+const CACHE_PLUGIN = 'kiln-cache';
+const FORMAT = 1;
+const NOT_STORED_HEADERS = new Set([
+  'age',
+  'date',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'set-cookie',
+]);
+
+interface StoredPage {
+  readonly status: number;
+  readonly headers: readonly (readonly [string, readonly string[]])[];
+  readonly template: NonceTemplate;
+  readonly nonce: boolean;
+  readonly storedAt: number;
+  readonly freshUntil: number;
+  readonly staleUntil: number;
+  readonly tags: readonly string[];
+}
+
+interface Flight {
+  readonly page: Promise<StoredPage | undefined>;
+}
+
+interface Rendered {
+  readonly result: RenderResult;
+  readonly html: string;
+  readonly control: CollectedControl;
+  readonly nonce: string | undefined;
+  readonly incomplete: string | undefined;
+}
+
+/**
+ * Creates a page cache: anonymous pages rendered once and served to everyone from memory
+ * or Redis, safe by default.
+ *
+ * - A request is cacheable when it is a `GET` without `cookie` or `authorization` headers
+ *   (or when `cacheable(request)` says so); anything else is rendered as usual (`bypass`).
+ * - A cacheable miss renders in buffer mode, so bots and browsers get the same complete
+ *   document, sent as one buffer. It is stored only if the status is 200, no cookie is set,
+ *   `cache-control` is not `private`/`no-store`/`no-cache`, and no component called
+ *   `useCacheControl().noStore()`.
+ * - Concurrent misses of one key render once; the others wait and are served the result.
+ * - After `ttl` a page is served stale for `staleWhileRevalidate` while one background
+ *   render refreshes it.
+ * - CSP nonces stay unique: the nonce is cut out of the stored HTML and headers, and each
+ *   hit gets the nonce of its own `options.nonce` put back (a slice-and-concat, no parsing).
+ * - Tags come from components (`useCacheTags`, `useCacheControl().tag`) and drive
+ *   `invalidate(tag)` on every instance sharing the store.
+ * - Store failures (Redis down) never fail a request: it is rendered without the cache.
+ *
+ * @example
+ * ```tsx
+ * import { randomBytes } from 'node:crypto';
+ * import { createServer } from 'node:http';
+ * import { memoryStore, pageCache } from '@kiln/cache';
+ * import type { ReactNode } from 'react';
+ *
+ * declare function App(): ReactNode; // renders the whole document
+ *
+ * const pages = pageCache({
+ *   store: memoryStore(),
+ *   ttl: 60_000,
+ *   staleWhileRevalidate: 10 * 60_000,
+ *   vary: ['accept-language'],
+ * });
+ *
+ * createServer(async (req, res) => {
+ *   const nonce = randomBytes(16).toString('base64');
+ *   res.setHeader('content-security-policy', `script-src 'nonce-${nonce}'`);
+ *   const result = await pages.render(<App />, { request: req, nonce });
+ *   result.pipe(res); // x-kiln-cache: hit | miss | stale | bypass
+ * }).listen(3000);
+ *
+ * // when product 42 changes
+ * await pages.invalidate('product:42');
+ * ```
+ */
+export function pageCache(options: PageCacheOptions): PageCache {
+  const { store } = options;
+  const ttl = options.ttl;
+  const swr = options.staleWhileRevalidate ?? 0;
+  if (!store || typeof store.get !== 'function') {
+    throw new KilnCacheError(
+      'INVALID_OPTION',
+      'pageCache() needs a store; pass { store: memoryStore() }',
+    );
+  }
+  if (!(ttl > 0) || !(swr >= 0)) {
+    throw new KilnCacheError(
+      'INVALID_OPTION',
+      'pageCache({ ttl, staleWhileRevalidate }) must be milliseconds (ttl > 0, staleWhileRevalidate >= 0)',
+    );
+  }
+  const namespace = options.namespace ?? 'page:';
+  const vary = (options.vary ?? []).map((name) => name.toLowerCase());
+  const header = options.header === undefined ? 'x-kiln-cache' : options.header;
+  const now = options.now ?? Date.now;
+  const onError = options.onError;
+  const flights = new Map<string, Flight>();
+  const controls = new WeakMap<RenderContext, CollectedControl>();
+  const pending = new Set<Promise<unknown>>();
+
+  const report = (error: unknown): void => {
+    if (onError) onError(error);
+  };
+  const track = (work: Promise<unknown>): void => {
+    const settled = work.catch(report).finally(() => pending.delete(settled));
+    pending.add(settled);
+  };
+
+  const keyOf = (request: RequestInfo): string | undefined => {
+    if (options.key) return options.key(request);
+    let key = request.url.pathname + request.url.search;
+    for (const name of vary) key += `\n${name}=${request.headers.get(name) ?? ''}`;
+    return key;
+  };
+
+  const bypassReason = (request: RequestInfo): string | undefined => {
+    if (options.cacheable)
+      return options.cacheable(request) ? undefined : 'cacheable() returned false';
+    if (request.method !== 'GET') return `method ${request.method}`;
+    if (request.headers.has('authorization')) return 'authorization header';
+    if (request.headers.has('cookie')) return 'cookie header';
+    return undefined;
+  };
+
+  const renderForCache = async (
+    element: ReactNode,
+    renderOptions: RenderOptions,
+    nonce: string | undefined,
+  ): Promise<Rendered> => {
+    const control = createControl();
+    const plugin: KilnPlugin = {
+      name: CACHE_PLUGIN,
+      setup: (ctx) => {
+        controls.set(ctx, control);
+        return {
+          wrap: (app) => createElement(controlContext().Provider, { value: control }, app),
+          dispose: () => {
+            controls.delete(ctx);
+          },
+        };
+      },
+    };
+    let incomplete: string | undefined;
+    const onError = renderOptions.onError;
+    const result = await renderToHtml(element, {
+      ...renderOptions,
+      nonce,
+      mode: 'buffer',
+      plugins: [plugin, ...(renderOptions.plugins ?? [])],
+      onError: (error, errorInfo) => {
+        if (errorInfo.phase !== 'context' && errorInfo.phase !== 'plugin') {
+          incomplete ??= `${errorInfo.phase} error`;
+        }
+        if (onError) onError(error, errorInfo);
+        else console.error(error);
+      },
+    });
+    const html = await result.text();
+    return { result, html, control, nonce, incomplete };
+  };
+
+  const notStorableReason = (rendered: Rendered): string | undefined => {
+    const { result, control, nonce } = rendered;
+    if (result.redirect) return 'redirect';
+    if (rendered.incomplete) return `incomplete render (${rendered.incomplete})`;
+    if (result.status !== 200) return `status ${result.status}`;
+    if (result.headers.getSetCookie().length > 0 || result.headers.has('set-cookie')) {
+      return 'set-cookie header';
+    }
+    const cacheControl = result.headers.get('cache-control')?.toLowerCase() ?? '';
+    if (/(^|[\s,])(private|no-store|no-cache)([\s,=]|$)/.test(cacheControl)) {
+      return `cache-control: ${cacheControl}`;
+    }
+    if (control.noStoreReason) return `noStore: ${control.noStoreReason}`;
+    if (control.maxAgeMs !== undefined && control.maxAgeMs <= 0) return 'maxAge(0)';
+    if (nonce !== undefined && !isAbstractableNonce(nonce)) {
+      return 'the nonce is not base64 of at least 16 characters';
+    }
+    return undefined;
+  };
+
+  const toStoredPage = (rendered: Rendered): StoredPage => {
+    const { result, html, control, nonce } = rendered;
+    const headers: (readonly [string, readonly string[]])[] = [];
+    result.headers.forEach((value, name) => {
+      if (!NOT_STORED_HEADERS.has(name) && name !== header) {
+        headers.push([name, splitHeader(value, nonce)]);
+      }
+    });
+    const storedAt = now();
+    const fresh = control.maxAgeMs === undefined ? ttl : Math.min(ttl, control.maxAgeMs);
+    return {
+      status: result.status,
+      headers,
+      template: abstractNonce(html, nonce),
+      nonce: nonce !== undefined,
+      storedAt,
+      freshUntil: storedAt + fresh,
+      staleUntil: storedAt + fresh + swr,
+      tags: [...control.tags],
+    };
+  };
+
+  const write = async (key: string, page: StoredPage): Promise<void> => {
+    const meta: { [key: string]: JsonValue } = {
+      v: FORMAT,
+      status: page.status,
+      headers: page.headers.map(([name, parts]) => [name, [...parts]]),
+      cuts: [...page.template.cuts],
+      nonce: page.nonce,
+      storedAt: page.storedAt,
+      freshUntil: page.freshUntil,
+      staleUntil: page.staleUntil,
+    };
+    const retain = Math.max(1, page.staleUntil - page.storedAt);
+    await store.set(key, { value: page.template.body, meta, tags: page.tags }, retain);
+  };
+
+  const lead = (key: string, work: Promise<Rendered>): Promise<Rendered> => {
+    let settle!: (page: StoredPage | undefined) => void;
+    const flight: Flight = { page: new Promise((resolve) => (settle = resolve)) };
+    flights.set(key, flight);
+    const release = (): void => {
+      if (flights.get(key) === flight) flights.delete(key);
+    };
+    return work.then(
+      (rendered) => {
+        const reason = notStorableReason(rendered);
+        if (reason !== undefined) {
+          settle(undefined);
+          release();
+          return rendered;
+        }
+        const page = toStoredPage(rendered);
+        settle(page);
+        track(write(key, page).finally(release));
+        return rendered;
+      },
+      (error: unknown) => {
+        settle(undefined);
+        release();
+        throw error;
+      },
+    );
+  };
+
+  const revalidate = (
+    key: string,
+    request: RequestInfo,
+    element: ReactNode,
+    renderOptions: RenderOptions,
+    nonce: boolean,
+  ): void => {
+    if (flights.has(key)) return;
+    const { signal: _signal, ...rest } = renderOptions;
+    const work = renderForCache(
+      element,
+      { ...rest, request: detachedRequest(request) },
+      nonce ? placeholderNonce() : undefined,
+    );
+    track(
+      lead(key, work).then(async (rendered) => {
+        // A page that is no longer storable (now a 404, now private) must stop being served;
+        // a render that failed or timed out leaves the stale page in place until it expires.
+        const reason = notStorableReason(rendered);
+        if (reason !== undefined && rendered.incomplete === undefined) await store.delete(key);
+      }),
+    );
+  };
+
+  const info = (fields: Partial<PageCacheInfo> & { status: PageCacheStatus }): PageCacheInfo => ({
+    key: undefined,
+    reason: undefined,
+    stored: false,
+    coalesced: false,
+    ageMs: undefined,
+    tags: [],
+    lookupMs: 0,
+    error: undefined,
+    ...fields,
+  });
+
+  const withHeader = (headers: Headers, status: PageCacheStatus): Headers => {
+    if (header) headers.set(header, status);
+    return headers;
+  };
+
+  const fromPage = (
+    page: StoredPage,
+    nonce: string | undefined,
+    cache: PageCacheInfo,
+  ): PageResult => {
+    const fill = page.nonce ? (nonce ?? placeholderNonce()) : '';
+    const pieces = noncePieces(page.template, fill);
+    const headers = new Headers();
+    for (const [name, parts] of page.headers) headers.append(name, joinHeader(parts, fill));
+    headers.set('age', String(Math.max(0, Math.floor((now() - page.storedAt) / 1000))));
+    withHeader(headers, cache.status);
+    const diagnostics: RenderDiagnostics = {
+      mode: 'buffer',
+      shellMs: 0,
+      allReadyMs: 0,
+      endMs: 0,
+      bytes: page.template.body.length + Buffer.byteLength(fill) * page.template.cuts.length,
+      batches: 0,
+      plugins: { [CACHE_PLUGIN]: diagnosticsOf(cache) },
+    };
+    const sinks = bufferedSinks({ status: page.status, headers, pieces });
+    return {
+      status: page.status,
+      headers,
+      redirect: undefined,
+      diagnostics,
+      finished: Promise.resolve(diagnostics),
+      cache,
+      ...sinks,
+    };
+  };
+
+  const fromRendered = (rendered: Rendered, cache: PageCacheInfo): PageResult => {
+    const { result, html } = rendered;
+    const body = Buffer.from(html);
+    const headers = withHeader(new Headers(result.headers), cache.status);
+    const diagnostics: RenderDiagnostics = {
+      ...result.diagnostics,
+      plugins: { ...result.diagnostics.plugins, [CACHE_PLUGIN]: diagnosticsOf(cache) },
+    };
+    const sinks = bufferedSinks({ status: result.status, headers, pieces: [body] });
+    return {
+      status: result.status,
+      headers,
+      redirect: result.redirect,
+      diagnostics,
+      finished: result.finished.then(() => diagnostics),
+      cache,
+      ...sinks,
+    };
+  };
+
+  const bypass = async (
+    element: ReactNode,
+    renderOptions: RenderOptions,
+    cache: PageCacheInfo,
+  ): Promise<PageResult> => {
+    const result = await renderToHtml(element, renderOptions);
+    withHeader(result.headers, 'bypass');
+    result.diagnostics.plugins[CACHE_PLUGIN] = diagnosticsOf(cache);
+    return {
+      get status() {
+        return result.status;
+      },
+      get headers() {
+        return result.headers;
+      },
+      get redirect() {
+        return result.redirect;
+      },
+      get diagnostics() {
+        return result.diagnostics;
+      },
+      finished: result.finished,
+      cache,
+      pipe: (writable) => result.pipe(writable),
+      toResponse: (init) => result.toResponse(init),
+      text: () => result.text(),
+    };
+  };
+
+  const read = async (
+    key: string,
+  ): Promise<{ page: StoredPage | undefined; lookupMs: number; error: string | undefined }> => {
+    const started = performance.now();
+    let entry: CacheEntry | undefined;
+    let error: string | undefined;
+    try {
+      entry = await store.get(key);
+    } catch (cause) {
+      report(cause);
+      error = (cause as Error)?.message ?? String(cause);
+    }
+    let page: StoredPage | undefined;
+    if (entry) {
+      page = decodePage(entry);
+      if (!page)
+        report(
+          new KilnCacheError(
+            'CORRUPT_ENTRY',
+            `the page entry "${key}" is not in the format this version writes; it is rendered again`,
+          ),
+        );
+    }
+    return { page, lookupMs: performance.now() - started, error };
+  };
+
+  return {
+    store,
+    async render(element, renderOptions) {
+      if (!renderOptions?.request) {
+        return bypass(
+          element,
+          renderOptions ?? {},
+          info({ status: 'bypass', reason: 'no request' }),
+        );
+      }
+      const request = normalizeRequest(renderOptions.request);
+      const reason = bypassReason(request);
+      if (reason !== undefined) {
+        return bypass(element, renderOptions, info({ status: 'bypass', reason }));
+      }
+      const baseKey = keyOf(request);
+      if (baseKey === undefined) {
+        return bypass(
+          element,
+          renderOptions,
+          info({ status: 'bypass', reason: 'key() returned undefined' }),
+        );
+      }
+      const key = namespace + baseKey;
+      const nonce = renderOptions.nonce;
+      const { page, lookupMs, error } = await read(key);
+
+      if (page && (page.nonce || nonce === undefined)) {
+        const at = now();
+        const ageMs = at - page.storedAt;
+        if (at < page.freshUntil) {
+          return fromPage(
+            page,
+            nonce,
+            info({ status: 'hit', key, ageMs, lookupMs, tags: page.tags }),
+          );
+        }
+        if (at < page.staleUntil) {
+          revalidate(key, request, element, renderOptions, page.nonce);
+          return fromPage(
+            page,
+            nonce,
+            info({ status: 'stale', key, ageMs, lookupMs, tags: page.tags }),
+          );
+        }
+      }
+
+      const flight = flights.get(key);
+      if (flight) {
+        const shared = await flight.page;
+        if (shared && (shared.nonce || nonce === undefined)) {
+          return fromPage(
+            shared,
+            nonce,
+            info({
+              status: 'hit',
+              key,
+              ageMs: now() - shared.storedAt,
+              lookupMs,
+              tags: shared.tags,
+              coalesced: true,
+              error,
+            }),
+          );
+        }
+      }
+
+      const work = renderForCache(element, renderOptions, nonce);
+      const rendered = await (flights.has(key) ? work : lead(key, work));
+      const notStored = notStorableReason(rendered);
+      return fromRendered(
+        rendered,
+        info({
+          status: 'miss',
+          key,
+          lookupMs,
+          error,
+          reason: notStored,
+          stored: notStored === undefined,
+          tags: [...rendered.control.tags],
+        }),
+      );
+    },
+    async invalidate(target) {
+      if (typeof target === 'string') return store.deleteTag(target);
+      if ('tag' in target) return store.deleteTag(target.tag);
+      if ('prefix' in target) {
+        if (target.prefix === '') return store.deletePrefix(namespace);
+        return store.deletePrefix(namespace + target.prefix);
+      }
+      if ('key' in target) {
+        let removed = (await store.delete(namespace + target.key)) ? 1 : 0;
+        if (!options.key && vary.length > 0)
+          removed += await store.deletePrefix(`${namespace}${target.key}\n`);
+        return removed;
+      }
+      throw new KilnCacheError(
+        'INVALID_TARGET',
+        'invalidate() needs a tag string, { key }, { prefix } or { tag }; pass one of those',
+      );
+    },
+    controlFor(ctx) {
+      return controls.get(ctx) ?? inactiveControl;
+    },
+    async idle() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+function diagnosticsOf(cache: PageCacheInfo): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {
+    status: cache.status,
+    stored: cache.stored,
+    coalesced: cache.coalesced,
+    lookupMs: cache.lookupMs,
+    tags: cache.tags.length,
+  };
+  if (cache.key !== undefined) out.key = cache.key;
+  if (cache.reason !== undefined) out.reason = cache.reason;
+  if (cache.ageMs !== undefined) out.ageMs = cache.ageMs;
+  if (cache.error !== undefined) out.error = cache.error;
+  return out;
+}
+
+function decodePage(entry: CacheEntry): StoredPage | undefined {
+  const meta = entry.meta as Record<string, unknown>;
+  if (meta.v !== FORMAT || typeof meta.status !== 'number') return undefined;
+  const cuts = meta.cuts;
+  const headers = meta.headers;
+  if (!Array.isArray(cuts) || !Array.isArray(headers)) return undefined;
+  const body = typeof entry.value === 'string' ? Buffer.from(entry.value) : entry.value;
+  for (const cut of cuts)
+    if (typeof cut !== 'number' || cut < 0 || cut > body.length) return undefined;
+  const numbers = [meta.storedAt, meta.freshUntil, meta.staleUntil];
+  if (!numbers.every((n) => typeof n === 'number')) return undefined;
+  return {
+    status: meta.status,
+    headers: headers as [string, string[]][],
+    template: { body, cuts: cuts as number[] },
+    nonce: meta.nonce === true,
+    storedAt: meta.storedAt as number,
+    freshUntil: meta.freshUntil as number,
+    staleUntil: meta.staleUntil as number,
+    tags: entry.tags,
+  };
+}

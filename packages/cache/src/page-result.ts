@@ -1,0 +1,116 @@
+/** How the page cache answered one request. */
+export type PageCacheStatus = 'hit' | 'miss' | 'stale' | 'bypass';
+
+/** What the page cache did for one request: on `result.cache` and in the diagnostics. */
+export interface PageCacheInfo {
+  /**
+   * `hit`: served from the cache (fresh). `stale`: served from the cache after its TTL, while
+   * one background render refreshes it. `miss`: rendered now (and stored when the response
+   * allows). `bypass`: the request is not cacheable (method, cookie, authorization, the
+   * app's rule); rendered as if there were no cache.
+   */
+  readonly status: PageCacheStatus;
+  /** The store key, when the request is cacheable. */
+  readonly key: string | undefined;
+  /** Why the request bypassed the cache, or why a rendered response was not stored. */
+  readonly reason: string | undefined;
+  /** True when this response was written to the store. */
+  readonly stored: boolean;
+  /** True when this request waited for another request's render of the same key (single flight). */
+  readonly coalesced: boolean;
+  /** Milliseconds since the served entry was rendered (hits and stale hits). */
+  readonly ageMs: number | undefined;
+  /** Tags of the served or stored page. */
+  readonly tags: readonly string[];
+  /** Milliseconds spent reading the store. */
+  readonly lookupMs: number;
+  /** The store error met on the way, if any (the request was then rendered). */
+  readonly error: string | undefined;
+}
+
+/** The result sinks of a complete, buffered response (a hit, or a miss rendered in buffer mode). */
+export interface BufferedSinks {
+  /**
+   * Writes the whole response to a Node writable at once (one corked write of the document's
+   * pieces, then `end()`), with `content-length`. On a `ServerResponse` whose headers are not
+   * sent yet, sets the status and headers first (headers the app already set on it stay,
+   * unless the page sets the same name).
+   */
+  pipe<W extends NodeJS.WritableStream>(writable: W): W;
+  /** A Web `Response` with the status, the headers (then `init.headers`) and the body. */
+  toResponse(init?: ResponseInit): Response;
+  /** The whole document. */
+  text(): Promise<string>;
+}
+
+interface HeaderSink {
+  headersSent?: boolean;
+  statusCode?: number;
+  setHeader?(name: string, value: string | number | readonly string[]): unknown;
+  cork?(): void;
+  uncork?(): void;
+}
+
+/** Builds the sinks of a buffered page, whose body is the concatenation of `pieces`. */
+export function bufferedSinks(page: {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly pieces: readonly Buffer[];
+}): BufferedSinks {
+  let length = 0;
+  for (const piece of page.pieces) length += piece.length;
+  let joined: Buffer | undefined;
+  const body = (): Buffer => {
+    joined ??=
+      page.pieces.length === 1 ? (page.pieces[0] as Buffer) : Buffer.concat(page.pieces, length);
+    return joined;
+  };
+  return {
+    pipe(writable) {
+      const res = writable as unknown as HeaderSink;
+      if (typeof res.setHeader === 'function' && !res.headersSent) {
+        res.statusCode = page.status;
+        const cookies = page.headers.getSetCookie();
+        const seen = new Set<string>();
+        page.headers.forEach((_value, name) => {
+          if (name === 'set-cookie' || seen.has(name)) return;
+          seen.add(name);
+          res.setHeader?.(name, page.headers.get(name) as string);
+        });
+        if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+        res.setHeader('content-length', String(length));
+      }
+      if (page.pieces.length === 1 || typeof res.cork !== 'function') {
+        writable.end(body());
+        return writable;
+      }
+      res.cork();
+      for (const piece of page.pieces) writable.write(piece);
+      writable.end();
+      res.uncork?.();
+      return writable;
+    },
+    toResponse(init) {
+      const headers = new Headers(page.headers);
+      headers.set('content-length', String(length));
+      if (init?.headers) {
+        new Headers(init.headers).forEach((value, name) => {
+          if (name === 'set-cookie') headers.append(name, value);
+          else headers.set(name, value);
+        });
+      }
+      const bytes = body();
+      return new Response(
+        new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) as Uint8Array<ArrayBuffer>,
+        {
+          status: init?.status ?? page.status,
+          ...(init?.statusText !== undefined ? { statusText: init.statusText } : {}),
+          headers,
+        },
+      );
+    },
+    async text() {
+      return body().toString('utf8');
+    },
+  };
+}

@@ -1,0 +1,215 @@
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KilnCacheError } from '../src/errors';
+import { memoryStore } from '../src/memory-store';
+import { redisStore } from '../src/redis-store';
+import { type CacheEntry, invalidate, type Store } from '../src/store';
+import { type RedisServer, startRedis } from './redis-server';
+
+const entry = (value: Buffer | string, tags: string[] = [], meta = {}): CacheEntry => ({
+  value,
+  meta,
+  tags,
+});
+
+function storeContract(name: string, make: () => Store) {
+  describe(`${name}: Store contract`, () => {
+    it('gives back values of the type it was given, with metadata and tags', async () => {
+      const store = make();
+      const bytes = Buffer.from([0, 1, 2, 255, 0x3c]);
+      await store.set('a', entry(bytes, ['t1'], { status: 200, headers: [['x', 'y']] }), 10_000);
+      await store.set('b', entry('héllo </script>', []), 10_000);
+      const a = await store.get('a');
+      expect(Buffer.isBuffer(a?.value)).toBe(true);
+      expect(Buffer.compare(a?.value as Buffer, bytes)).toBe(0);
+      expect(a?.meta).toEqual({ status: 200, headers: [['x', 'y']] });
+      expect(a?.tags).toEqual(['t1']);
+      expect((await store.get('b'))?.value).toBe('héllo </script>');
+      expect(await store.get('missing')).toBeUndefined();
+    });
+
+    it('deletes by key, prefix and tag', async () => {
+      const store = make();
+      await store.set('page:/p/1', entry('1', ['product:1']), 10_000);
+      await store.set('page:/p/2', entry('2', ['product:2', 'list']), 10_000);
+      await store.set('page:/q*/3', entry('3', ['list']), 10_000);
+      await store.set('data:x', entry('x', ['product:1']), 10_000);
+      expect(await store.delete('page:/p/1')).toBe(true);
+      expect(await store.delete('page:/p/1')).toBe(false);
+      expect(await invalidate(store, { tag: 'product:1' })).toBe(1);
+      expect(await store.get('data:x')).toBeUndefined();
+      expect(await invalidate(store, { prefix: 'page:/q*' })).toBe(1);
+      expect(await store.get('page:/p/2')).toBeDefined();
+      expect(await invalidate(store, 'list')).toBe(1);
+      expect(await store.get('page:/p/2')).toBeUndefined();
+      expect(await store.deleteTag('list')).toBe(0);
+    });
+
+    it('replacing an entry drops its old tags', async () => {
+      const store = make();
+      await store.set('k', entry('old', ['old-tag']), 10_000);
+      await store.set('k', entry('new', ['new-tag']), 10_000);
+      expect(await store.deleteTag('old-tag')).toBe(0);
+      expect((await store.get('k'))?.value).toBe('new');
+      expect(await store.deleteTag('new-tag')).toBe(1);
+    });
+
+    it('rejects an empty prefix and a malformed target', async () => {
+      const store = make();
+      await expect(invalidate(store, { prefix: '' })).rejects.toMatchObject({
+        code: 'INVALID_TARGET',
+      });
+      await expect(invalidate(store, {} as never)).rejects.toBeInstanceOf(KilnCacheError);
+    });
+  });
+}
+
+describe('memoryStore', () => {
+  storeContract('memory', () => memoryStore());
+
+  it('expires entries by the clock it is given', async () => {
+    let now = 1_000;
+    const store = memoryStore({ now: () => now });
+    await store.set('k', entry('v', ['t']), 5_000);
+    now += 4_999;
+    expect((await store.get('k'))?.value).toBe('v');
+    now += 2;
+    expect(await store.get('k')).toBeUndefined();
+    expect(await store.deleteTag('t')).toBe(0);
+  });
+
+  it('never holds more entries than maxEntries, evicting the least recently used', async () => {
+    const store = memoryStore({ maxEntries: 3 });
+    for (const key of ['a', 'b', 'c']) await store.set(key, entry(key, [key]), 60_000);
+    await store.get('a');
+    await store.set('d', entry('d', ['d']), 60_000);
+    expect(store.size).toBe(3);
+    expect(await store.get('b')).toBeUndefined();
+    expect(await store.get('a')).toBeDefined();
+    expect(await store.deleteTag('b')).toBe(0);
+  });
+
+  it('never holds more bytes than maxBytes and skips entries over maxEntryBytes', async () => {
+    const store = memoryStore({ maxBytes: 50_000, maxEntryBytes: 20_000 });
+    for (let i = 0; i < 20; i++) {
+      await store.set(`k${i}`, entry(Buffer.alloc(10_000, i), ['all']), 60_000);
+      expect(store.bytes).toBeLessThanOrEqual(50_000);
+    }
+    expect(store.size).toBe(4);
+    expect(await store.get('k19')).toBeDefined();
+    expect(await store.get('k0')).toBeUndefined();
+    await store.set('huge', entry('x'.repeat(30_000), ['all']), 60_000);
+    expect(await store.get('huge')).toBeUndefined();
+    expect(await store.deleteTag('all')).toBe(4);
+    expect(store.bytes).toBe(0);
+  });
+
+  it('rejects limits that are not positive', () => {
+    expect(() => memoryStore({ maxEntries: 0 })).toThrow(/maxEntries/);
+  });
+});
+
+describe('redisStore', () => {
+  let redis: RedisServer;
+  const clients: { destroy(): void }[] = [];
+  const connect = async () => {
+    const client = createClient({
+      url: redis.url,
+      socket: { reconnectStrategy: (retries: number) => Math.min(50 + retries * 50, 300) },
+    });
+    client.on('error', () => {});
+    await client.connect();
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    for (const client of clients) client.destroy();
+    await redis?.stop();
+  });
+
+  let n = 0;
+  const stores: Store[] = [];
+  beforeAll(async () => {
+    for (let i = 0; i < 4; i++) stores.push(redisStore(await connect(), { prefix: `c${i}:` }));
+  });
+  storeContract('redis', () => stores[n++]!);
+
+  it('expires entries with their TTL and keeps a tag set alive as long as its longest entry', async () => {
+    const client = await connect();
+    const store = redisStore(client, { prefix: 'ttl:' });
+    await store.set('short', entry('s', ['t']), 60);
+    await store.set('long', entry('l', ['t']), 60_000);
+    await store.set('short2', entry('s', ['t']), 60);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await store.get('short')).toBeUndefined();
+    const tagTtl = Number(await client.sendCommand(['PTTL', 'ttl:t:t']));
+    expect(tagTtl).toBeGreaterThan(50_000);
+    expect(await store.deleteTag('t')).toBe(1);
+    expect(await store.get('long')).toBeUndefined();
+  });
+
+  it('shares entries and invalidations between clients on one prefix', async () => {
+    const a = redisStore(await connect(), { prefix: 'shared:' });
+    const b = redisStore(await connect(), { prefix: 'shared:' });
+    const other = redisStore(await connect(), { prefix: 'other:' });
+    await a.set('k', entry('from a', ['x']), 10_000);
+    expect((await b.get('k'))?.value).toBe('from a');
+    expect(await other.get('k')).toBeUndefined();
+    expect(await b.deleteTag('x')).toBe(1);
+    expect(await a.get('k')).toBeUndefined();
+  });
+
+  it('fails fast while Redis is down and works again when it returns', async () => {
+    const errors: Error[] = [];
+    const client = await connect();
+    const store = redisStore(client, { prefix: 'down:', onError: (e) => errors.push(e) });
+    await store.set('k', entry('v'), 60_000);
+    await redis.stop();
+    const started = performance.now();
+    const failure = await store.get('k').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(KilnCacheError);
+    expect(['STORE_UNAVAILABLE', 'STORE_FAILED', 'STORE_TIMEOUT']).toContain(
+      (failure as KilnCacheError).code,
+    );
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await expect(store.set('k2', entry('v'), 1_000)).rejects.toBeInstanceOf(KilnCacheError);
+    expect(store.healthy).toBe(false);
+    expect(errors.length).toBeGreaterThan(0);
+
+    await redis.start();
+    await expect.poll(() => client.isReady, { timeout: 10_000 }).toBe(true);
+    await store.set('k', entry('back'), 60_000);
+    expect((await store.get('k'))?.value).toBe('back');
+    expect(store.healthy).toBe(true);
+    store.close();
+  });
+
+  it('gives up on a hung Redis after timeoutMs, skips it during the cooldown, then uses it again', async () => {
+    const errors: KilnCacheError[] = [];
+    const client = await connect();
+    const store = redisStore(client, {
+      prefix: 'hung:',
+      timeoutMs: 100,
+      cooldownMs: 2_000,
+      onError: (e) => errors.push(e as KilnCacheError),
+    });
+    await store.set('k', entry('v'), 60_000);
+    redis.pause();
+    try {
+      await expect(store.get('k')).rejects.toMatchObject({ code: 'STORE_TIMEOUT' });
+      expect(client.isReady).toBe(true);
+      expect(store.healthy).toBe(false);
+      await expect(store.get('k')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      expect(errors.map((e) => e.code)).toContain('STORE_TIMEOUT');
+    } finally {
+      redis.resume();
+    }
+    await expect.poll(() => store.healthy, { timeout: 10_000 }).toBe(true);
+    expect((await store.get('k'))?.value).toBe('v');
+    store.close();
+  });
+});
