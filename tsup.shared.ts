@@ -9,7 +9,7 @@ export function packageBuild(overrides: Options = {}): Options | Options[] {
     clean: true,
     sourcemap: true,
     target: 'es2022',
-    tsconfig: '../../tsconfig.build.json',
+    tsconfig: 'tsconfig.build.json',
     ...overrides,
   }) as Options;
 }

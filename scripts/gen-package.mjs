@@ -44,6 +44,10 @@ const pkg = {
 if (!existsSync(`${dir}/package.json`))
   writeFileSync(`${dir}/package.json`, JSON.stringify(pkg, null, 2) + '\n');
 writeFileSync(
+  `${dir}/tsconfig.build.json`,
+  '{\n  "extends": "../../tsconfig.build.json",\n  "include": ["src"],\n  "exclude": ["src/**/*.test.ts", "src/**/*.test.tsx"]\n}\n',
+);
+writeFileSync(
   `${dir}/tsup.config.ts`,
   "import { packageBuild } from '../../tsup.shared';\n\nexport default packageBuild();\n",
 );
