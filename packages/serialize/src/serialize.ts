@@ -1,0 +1,532 @@
+import { addSegment, isStackOverflow, KilnSerializeError, type PathSegment } from './errors';
+import { DEFAULT_MAX_DEPTH, DEFAULT_ROOT, FORMAT_VERSION, TAG, toBase64 } from './format';
+import type { Reducer, SerializeOptions } from './types';
+
+/**
+ * Escapes JSON text for an HTML `<script>` element: `<`, `>`, `&`, U+2028 and U+2029 become
+ * `\uXXXX` (they only occur inside JSON strings, where the escape means the same character).
+ * `serialize` already does this; use it for JSON text made elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { escapeJson } from '@kiln/serialize';
+ *
+ * escapeJson(JSON.stringify({ q: '</script>' })); // '{"q":"\\u003c/script\\u003e"}'
+ * ```
+ */
+export function escapeJson(json: string): string {
+  const lt = json.indexOf('<');
+  const gt = json.indexOf('>');
+  const amp = json.indexOf('&');
+  const ls = json.indexOf('\u2028');
+  const ps = json.indexOf('\u2029');
+  if (lt === -1 && gt === -1 && amp === -1 && ls === -1 && ps === -1) return json;
+  let out = json;
+  if (lt !== -1) out = out.replaceAll('<', '\\u003c');
+  if (gt !== -1) out = out.replaceAll('>', '\\u003e');
+  if (amp !== -1) out = out.replaceAll('&', '\\u0026');
+  if (ls !== -1) out = out.replaceAll('\u2028', '\\u2028');
+  if (ps !== -1) out = out.replaceAll('\u2029', '\\u2029');
+  return out;
+}
+
+function readRaw(this: Record<string, unknown>, key: string): unknown {
+  return this[key];
+}
+
+/** JSON.stringify that never calls a `toJSON` planted on a prototype. */
+function stringify(value: unknown, polluted: boolean): string {
+  return polluted ? JSON.stringify(value, readRaw) : JSON.stringify(value);
+}
+
+/**
+ * Below this estimated length (in UTF-16 units) the text is written in one piece: V8 keeps
+ * strings under 128 KB out of its large-object space, where a first read costs most.
+ */
+const SMALL_TEXT = 16_384;
+
+/** The least number of entries for which a nested object or array is written in pieces. */
+const SPLIT_ENTRIES = 64;
+
+/**
+ * Writes JSON-safe data as escaped JSON text, identical to `escapeJson(JSON.stringify(value))`.
+ *
+ * The top level (and any large second level) is stringified entry by entry and the pieces are
+ * escaped one at a time and joined. V8 returns a large `JSON.stringify` result as a rope whose
+ * first read copies it into one big allocation; escaping small pieces and joining them keeps
+ * the result a rope, so the copy happens once, when the caller writes the text out, as it
+ * would for `JSON.stringify` alone.
+ */
+function emit(value: unknown, depth: number, polluted: boolean): string {
+  if (depth < 2 && typeof value === 'object' && value !== null) {
+    if (Array.isArray(value)) {
+      const length = value.length;
+      if (depth === 0 ? length > 1 : length >= SPLIT_ENTRIES) {
+        let out = '[';
+        for (let i = 0; i < length; i++) {
+          if (i > 0) out += ',';
+          out += emit(value[i], depth + 1, polluted);
+        }
+        return `${out}]`;
+      }
+    } else {
+      const keys = Object.keys(value);
+      if (depth === 0 ? keys.length > 1 : keys.length >= SPLIT_ENTRIES) {
+        let out = '{';
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i]!;
+          if (i > 0) out += ',';
+          out += `${escapeJson(JSON.stringify(key))}:${emit((value as Record<string, unknown>)[key], depth + 1, polluted)}`;
+        }
+        return `${out}}`;
+      }
+    }
+  }
+  return escapeJson(stringify(value, polluted));
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+const getProto = Object.getPrototypeOf;
+const ObjectProto = Object.prototype;
+const ArrayProto = Array.prototype;
+
+function isPlainProto(proto: object | null): boolean {
+  return proto === ObjectProto || proto === null || getProto(proto) === null;
+}
+
+/** The state of the plain-data check: objects met so far and a running estimate of the text's length. */
+interface Scan {
+  seen: Set<object>;
+  chars: number;
+  maxDepth: number;
+}
+
+/**
+ * True when `value` is plain JSON data that `JSON.stringify` writes faithfully: plain objects
+ * and arrays reached once, strings, finite numbers other than -0, booleans and null.
+ */
+function isPlain(value: object, scan: Scan, depth: number): boolean {
+  if (depth > scan.maxDepth) return false;
+  const seen = scan.seen;
+  const size = seen.size;
+  seen.add(value);
+  if (seen.size === size) return false;
+  let chars = 2;
+  if (Array.isArray(value)) {
+    if (getProto(value) !== ArrayProto) return false;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      switch (typeof item) {
+        case 'string':
+          chars += item.length + 3;
+          break;
+        case 'boolean':
+          chars += 6;
+          break;
+        case 'number':
+          if (item - item !== 0 || (item === 0 && 1 / item < 0)) return false;
+          chars += 8;
+          break;
+        case 'object':
+          if (item !== null && !isPlain(item, scan, depth + 1)) return false;
+          chars += 5;
+          break;
+        default:
+          return false;
+      }
+    }
+    scan.chars += chars;
+    return true;
+  }
+  if (!isPlainProto(getProto(value))) return false;
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const item: unknown = (value as Record<string, unknown>)[key];
+    chars += key.length + 4;
+    switch (typeof item) {
+      case 'string':
+        chars += item.length + 2;
+        break;
+      case 'boolean':
+        chars += 5;
+        break;
+      case 'number':
+        if (item - item !== 0 || (item === 0 && 1 / item < 0)) return false;
+        chars += 8;
+        break;
+      case 'object':
+        if (item !== null && !isPlain(item, scan, depth + 1)) return false;
+        chars += 4;
+        break;
+      default:
+        return false;
+    }
+  }
+  scan.chars += chars;
+  return true;
+}
+
+/** What is known about an object met while writing: where its first copy sits, and its id once it is met again. */
+interface Occurrence {
+  holder: Record<string | number, unknown>;
+  key: string | number;
+  out: unknown;
+  id: number;
+  done: boolean;
+  custom: boolean;
+}
+
+type Holder = Record<string | number, unknown>;
+
+/** The state of one `serialize` call in the tagged format. */
+interface Writer {
+  seen: Map<object, Occurrence>;
+  nextId: number;
+  reducers: [string, Reducer][];
+  maxDepth: number;
+}
+
+function setKey(target: Holder, key: string | number, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else target[key] = value;
+}
+
+function className(value: object): string {
+  try {
+    const ctor = (getProto(value) as { constructor?: { name?: unknown } } | null)?.constructor;
+    const name = ctor?.name;
+    if (typeof name === 'string' && name !== '') return name;
+  } catch {
+    // an exotic prototype; fall through
+  }
+  return Object.prototype.toString.call(value).slice(8, -1);
+}
+
+function read(value: object, key: string | number): unknown {
+  try {
+    return (value as Holder)[key];
+  } catch (error) {
+    throw new KilnSerializeError(
+      'GETTER_THREW',
+      `reading this property threw (${error instanceof Error ? error.message : String(error)})`,
+      'make the getter safe or copy the data into a plain object first',
+      { cause: error },
+    );
+  }
+}
+
+const UNSUPPORTED: [string, ((value: object) => boolean) | undefined][] = [
+  ['Promise', (v) => v instanceof Promise],
+  ['WeakMap', (v) => v instanceof WeakMap],
+  ['WeakSet', (v) => v instanceof WeakSet],
+  ['WeakRef', typeof WeakRef === 'function' ? (v) => v instanceof WeakRef : undefined],
+  [
+    'SharedArrayBuffer',
+    typeof SharedArrayBuffer === 'function' ? (v) => v instanceof SharedArrayBuffer : undefined,
+  ],
+  ['String object', (v) => v instanceof String],
+  ['Number object', (v) => v instanceof Number],
+  ['Boolean object', (v) => v instanceof Boolean],
+  ['Symbol object', (v) => v instanceof Symbol],
+  ['BigInt object', (v) => v instanceof BigInt],
+];
+
+/** Writes one value in the tagged format; `holder[key]` is where the result will be stored. */
+function write(
+  w: Writer,
+  value: unknown,
+  holder: Holder,
+  key: string | number,
+  depth: number,
+): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (value - value === 0 && (value !== 0 || 1 / value > 0)) return value;
+      return {
+        [TAG]: 'n',
+        v: Number.isNaN(value) ? 'NaN' : value === 0 ? '-0' : value > 0 ? 'Infinity' : '-Infinity',
+      };
+    case 'undefined':
+      return { [TAG]: 'u' };
+    case 'bigint':
+      return { [TAG]: 'b', v: value.toString() };
+    case 'function':
+      throw new KilnSerializeError(
+        'FUNCTION',
+        'functions cannot be serialized',
+        'remove the function from the state (pass data, not behaviour)',
+      );
+    case 'symbol':
+      throw new KilnSerializeError(
+        'SYMBOL',
+        'symbols cannot be serialized',
+        'use a string instead of the symbol',
+      );
+  }
+  if (value === null) return null;
+  const object = value as object;
+  const known = w.seen.get(object);
+  if (known !== undefined) {
+    if (known.custom && !known.done) {
+      throw new KilnSerializeError(
+        'CUSTOM_CYCLE',
+        `this ${className(object)} contains itself through its reducer`,
+        'a value handled by a reducer cannot be part of its own reduced data; break the cycle',
+      );
+    }
+    if (known.id < 0) {
+      known.id = w.nextId++;
+      if (known.done) setKey(known.holder, known.key, { [TAG]: 'd', i: known.id, v: known.out });
+    }
+    return { [TAG]: 'r', i: known.id };
+  }
+  if (depth > w.maxDepth) {
+    throw new KilnSerializeError(
+      'TOO_DEEP',
+      `the value is nested more than ${w.maxDepth} levels deep`,
+      'flatten the data or raise the maxDepth option',
+    );
+  }
+  const occurrence: Occurrence = {
+    holder,
+    key,
+    out: undefined,
+    id: -1,
+    done: false,
+    custom: false,
+  };
+  w.seen.set(object, occurrence);
+  const out = writeObject(w, object, occurrence, depth);
+  occurrence.out = out;
+  occurrence.done = true;
+  return occurrence.id < 0 ? out : { [TAG]: 'd', i: occurrence.id, v: out };
+}
+
+function writeEntries(w: Writer, object: object, keys: string[], depth: number): unknown[] {
+  const entries: unknown[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    entries.push(key);
+    try {
+      entries.push(write(w, read(object, key), entries as unknown as Holder, 2 * i + 1, depth + 1));
+    } catch (error) {
+      throw addSegment(error, key);
+    }
+  }
+  return entries;
+}
+
+function writeObject(w: Writer, object: object, occurrence: Occurrence, depth: number): unknown {
+  if (Array.isArray(object) && getProto(object) === ArrayProto) {
+    const out: unknown[] = new Array(object.length);
+    for (let i = 0; i < object.length; i++) {
+      try {
+        out[i] =
+          i in object
+            ? write(w, read(object, i), out as unknown as Holder, i, depth + 1)
+            : { [TAG]: 'h' };
+      } catch (error) {
+        throw addSegment(error, i);
+      }
+    }
+    return out;
+  }
+  if (isPlainProto(getProto(object))) {
+    const keys = Object.keys(object);
+    if (hasOwn.call(object, TAG)) {
+      return { [TAG]: 'o', v: writeEntries(w, object, keys, depth) };
+    }
+    const out: Holder = {};
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      try {
+        setKey(out, key, write(w, read(object, key), out, key, depth + 1));
+      } catch (error) {
+        throw addSegment(error, key);
+      }
+    }
+    return out;
+  }
+  for (let r = 0; r < w.reducers.length; r++) {
+    const [name, reducer] = w.reducers[r]!;
+    let reduced: unknown;
+    try {
+      reduced = reducer(object);
+    } catch (error) {
+      throw new KilnSerializeError(
+        'REDUCER_THREW',
+        `the reducer "${name}" threw (${error instanceof Error ? error.message : String(error)})`,
+        'make the reducer return false for values it does not handle',
+        { cause: error },
+      );
+    }
+    if (reduced === false || reduced === undefined) continue;
+    occurrence.custom = true;
+    const tag: Holder = { [TAG]: 'C', t: name, v: undefined };
+    tag.v = write(w, reduced, tag, 'v', depth + 1);
+    return tag;
+  }
+  if (object instanceof Date) {
+    const time = Date.prototype.getTime.call(object);
+    return { [TAG]: 'D', v: Number.isNaN(time) ? null : time };
+  }
+  if (object instanceof Map) {
+    const entries: unknown[] = [];
+    let index = 0;
+    for (const [key, item] of object) {
+      try {
+        entries.push(write(w, key, entries as unknown as Holder, 2 * index, depth + 1));
+        entries.push(write(w, item, entries as unknown as Holder, 2 * index + 1, depth + 1));
+      } catch (error) {
+        throw addSegment(error, { map: key } as PathSegment);
+      }
+      index++;
+    }
+    return { [TAG]: 'M', v: entries };
+  }
+  if (object instanceof Set) {
+    const items: unknown[] = [];
+    let index = 0;
+    for (const item of object) {
+      try {
+        items.push(write(w, item, items as unknown as Holder, index, depth + 1));
+      } catch (error) {
+        throw addSegment(error, { set: index });
+      }
+      index++;
+    }
+    return { [TAG]: 'S', v: items };
+  }
+  if (object instanceof RegExp) return { [TAG]: 'R', v: object.source, f: object.flags };
+  if (typeof URL === 'function' && object instanceof URL) return { [TAG]: 'U', v: object.href };
+  if (object instanceof ArrayBuffer) return { [TAG]: 'A', v: toBase64(new Uint8Array(object)) };
+  if (ArrayBuffer.isView(object)) {
+    const bytes = new Uint8Array(object.buffer, object.byteOffset, object.byteLength);
+    return {
+      [TAG]: 'T',
+      t: Object.prototype.toString.call(object).slice(8, -1),
+      v: toBase64(bytes),
+    };
+  }
+  if (object instanceof Error) {
+    const name = read(object, 'name');
+    const message = read(object, 'message');
+    const tag: Holder = {
+      [TAG]: 'E',
+      n: typeof name === 'string' ? name : 'Error',
+      m: typeof message === 'string' ? message : String(message),
+    };
+    if (hasOwn.call(object, 'cause')) {
+      try {
+        tag.c = write(w, read(object, 'cause'), tag, 'c', depth + 1);
+      } catch (error) {
+        throw addSegment(error, 'cause');
+      }
+    }
+    return tag;
+  }
+  for (const [name, test] of UNSUPPORTED) {
+    if (test?.(object)) {
+      throw new KilnSerializeError(
+        'UNSUPPORTED_TYPE',
+        `a ${name} cannot be serialized`,
+        'send the data it holds instead',
+      );
+    }
+  }
+  const name = className(object);
+  throw new KilnSerializeError(
+    'CLASS_INSTANCE',
+    `instances of ${name} cannot be serialized`,
+    `convert it to plain data or add a reducer, e.g. serialize(value, { reducers: { ${JSON.stringify(name)}: (v) => v instanceof ${name} && [/* its data */] } }) and the matching reviver in parse`,
+  );
+}
+
+/**
+ * Serializes a value to JSON text that is safe inside an HTML `<script type="application/json">`
+ * element and that {@link parse} turns back into an equal value.
+ *
+ * Plain JSON data (the common case, e.g. an Apollo cache) is written exactly as `JSON.stringify`
+ * writes it, escaped. `Date`, `Map`, `Set`, `BigInt`, `undefined`, `NaN`, `±Infinity`, `-0`,
+ * `RegExp`, `URL`, typed arrays, `ArrayBuffer`, `Error` (name, message and cause), repeated
+ * references and cycles are written as tags where they occur; custom types go through
+ * `options.reducers`. `<`, `>`, `&`, U+2028, U+2029 and lone surrogates never appear raw in the
+ * output, so no `</script`, `<!--` or `]]>` can.
+ *
+ * @throws {KilnSerializeError} for values that cannot be carried (functions, symbols, class
+ * instances without a reducer, WeakMap, Promise, getters that throw, nesting deeper than
+ * `maxDepth`), with the path of the value (`state.user.onClick`).
+ *
+ * @example
+ * ```ts
+ * import { serialize } from '@kiln/serialize';
+ *
+ * serialize({ title: '</script>' }); // '{"title":"\\u003c/script\\u003e"}'
+ * serialize({ at: new Date(0), tags: new Set(['a']) });
+ * ```
+ */
+export function serialize(value: unknown, options?: SerializeOptions): string {
+  try {
+    return write0(value, options);
+  } catch (error) {
+    const root = options?.root ?? DEFAULT_ROOT;
+    if (error instanceof KilnSerializeError) throw error.locate(root);
+    if (isStackOverflow(error)) {
+      throw new KilnSerializeError(
+        'TOO_DEEP',
+        'the value is nested too deeply for the call stack',
+        'flatten the data or lower the maxDepth option so the limit is reported with its path',
+        { cause: error },
+      ).locate(root);
+    }
+    throw error;
+  }
+}
+
+function write0(value: unknown, options: SerializeOptions | undefined): string {
+  const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const reducers = options?.reducers;
+  if (typeof value !== 'object' || value === null) {
+    if (
+      typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      value === null ||
+      (typeof value === 'number' && value - value === 0 && (value !== 0 || 1 / value > 0))
+    ) {
+      return escapeJson(JSON.stringify(value));
+    }
+  } else if (!hasOwn.call(value, '$kiln')) {
+    const scan: Scan = { seen: new Set(), chars: 0, maxDepth };
+    let plain = false;
+    try {
+      plain = isPlain(value, scan, 0);
+    } catch {
+      // a getter threw or the stack ran out: the tagged writer reports it with its path
+    }
+    if (plain) {
+      const polluted = 'toJSON' in Array.prototype;
+      return scan.chars < SMALL_TEXT
+        ? escapeJson(stringify(value, polluted))
+        : emit(value, 0, polluted);
+    }
+  }
+  const writer: Writer = {
+    seen: new Map(),
+    nextId: 0,
+    reducers: reducers ? Object.entries(reducers) : [],
+    maxDepth,
+  };
+  const envelope: Holder = { $kiln: FORMAT_VERSION, v: undefined };
+  envelope.v = write(writer, value, envelope, 'v', 0);
+  return `{"$kiln":${FORMAT_VERSION},"v":${emit(envelope.v, 0, 'toJSON' in Array.prototype)}}`;
+}

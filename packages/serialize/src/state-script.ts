@@ -1,0 +1,62 @@
+import { KilnSerializeError } from './errors';
+import { serialize } from './serialize';
+import { assertStateKey, STATE_ATTRIBUTE } from './state-key';
+import type { SerializeOptions } from './types';
+
+const NONCE = /^[A-Za-z0-9+/_=-]{1,256}$/;
+
+/**
+ * Options of {@link stateScript}: the nonce of the page's Content-Security-Policy, plus
+ * everything `serialize` accepts.
+ *
+ * @example
+ * ```ts
+ * import type { StateScriptOptions } from '@kiln/serialize';
+ *
+ * const options: StateScriptOptions = { nonce: 'r4nd0m', reducers: {} };
+ * ```
+ */
+export interface StateScriptOptions extends SerializeOptions {
+  /** Added as the `nonce` attribute (base64 or base64url characters only). */
+  nonce?: string;
+}
+
+function escapeAttribute(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
+/**
+ * Returns the complete `<script type="application/json" data-kiln-state="KEY">` element that
+ * carries `value` for the client, where `readState(key)` from `@kiln/serialize/client` finds
+ * it. The key and nonce are validated and attribute-escaped; the content is `serialize(value)`,
+ * which can never close the element. Error paths start at the key.
+ *
+ * @throws {KilnSerializeError} `INVALID_KEY`, `INVALID_NONCE`, or any error of `serialize`.
+ *
+ * @example
+ * ```ts
+ * import { stateScript } from '@kiln/serialize';
+ *
+ * const html = stateScript('user', { name: '</script>' }, { nonce: 'r4nd0m' });
+ * // <script type="application/json" data-kiln-state="user" nonce="r4nd0m">{"name":"\u003c/script\u003e"}</script>
+ * ```
+ */
+export function stateScript(key: string, value: unknown, options?: StateScriptOptions): string {
+  assertStateKey(key);
+  const nonce = options?.nonce;
+  if (nonce !== undefined && (typeof nonce !== 'string' || !NONCE.test(nonce))) {
+    throw new KilnSerializeError(
+      'INVALID_NONCE',
+      'the nonce has characters outside base64 and base64url',
+      'generate it with crypto.randomBytes(16).toString("base64")',
+    );
+  }
+  const json = serialize(value, { root: key, ...options });
+  const nonceAttribute = nonce === undefined ? '' : ` nonce="${escapeAttribute(nonce)}"`;
+  return `<script type="application/json" ${STATE_ATTRIBUTE}="${escapeAttribute(key)}"${nonceAttribute}>${json}</script>`;
+}
