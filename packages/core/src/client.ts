@@ -1,5 +1,13 @@
 /**
  * @module
- * @kiln/core browser entry.
+ * `@kiln/core/client`, the browser entry: hydrate a page rendered by `renderToHtml`, read the
+ * state the server embedded, and reach the render context from components shared with the
+ * server.
  */
-export const name: string = '@kiln/core/client';
+
+export type { ReadStateOptions } from '@kiln/serialize/client';
+export { useRenderContext } from './client-context';
+export type { HydrateOptions } from './hydrate';
+export { hydrate } from './hydrate';
+export { readState } from './read-state';
+export type { KilnClientPlugin, RenderContext } from './types';

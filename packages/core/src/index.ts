@@ -1,16 +1,29 @@
 /**
  * @module
- * @kiln/core server entry.
+ * `@kiln/core`, the server entry: render a React 19 app to an HTML response inside any Node
+ * HTTP server, streamed to browsers and complete for crawlers, with a per-request context,
+ * an injection queue for plugins, status codes, redirects, headers and a CSP nonce.
  */
+
+export { useRenderContext } from './context';
+export type { KilnErrorCode } from './errors';
+export { KilnError } from './errors';
+export { addNonce } from './nonce';
+export { DEFAULT_TIMEOUT_MS, renderToHtml } from './render';
+export type { RequestInput } from './request';
+export { normalizeRequest } from './request';
+export type { TemplateOptions } from './template';
 export type {
+  ErrorDocumentInfo,
+  KilnClientPlugin,
   KilnPlugin,
   PluginInstance,
+  RedirectInfo,
   RenderContext,
   RenderDiagnostics,
   RenderErrorInfo,
   RenderMode,
+  RenderOptions,
+  RenderResult,
   RequestInfo,
 } from './types';
-
-import { isbot } from 'isbot';
-export const looksLikeBot = (ua: string): boolean => isbot(ua);

@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { ReactNode } from 'react';
+import type { TemplateOptions } from './template';
 
 /** How the document is produced. `auto` buffers for crawlers and streams for browsers. */
 export type RenderMode = 'auto' | 'stream' | 'buffer';
@@ -105,7 +107,7 @@ export interface PluginInstance {
   end?(): string | Promise<string>;
   /** Releases per-request resources. Always called once, also after an error or an abort. */
   dispose?(): void | Promise<void>;
-  /** Figures for `RenderResult.diagnostics.plugins[name]`. */
+  /** Figures for `RenderResult.diagnostics.plugins[name]` (read when the render completes). */
   diagnostics?(): Record<string, number | string | boolean>;
 }
 
@@ -121,6 +123,100 @@ export interface RenderDiagnostics {
   bytes: number;
   /** Number of React write batches. */
   batches: number;
-  /** Per plugin: time spent in its hooks and the figures it reports. */
+  /** Milliseconds from the call to the end of the document (undefined while still streaming). */
+  endMs: number | undefined;
+  /** Per plugin: time spent in its hooks (`ms`) and the figures it reports. */
   plugins: Record<string, Record<string, number | string | boolean>>;
+}
+
+/** Where a redirect sends the visitor, as decided before the first byte. */
+export interface RedirectInfo {
+  /** The `location` of the redirect. */
+  readonly url: string;
+  /** The 3xx status. */
+  readonly status: number;
+}
+
+/** What the error document callback receives. */
+export interface ErrorDocumentInfo {
+  /** The status of the response (500 for a shell error). */
+  readonly status: number;
+  /** True when `NODE_ENV` is not `production`: messages and stacks may be shown. */
+  readonly dev: boolean;
+  /** The response's CSP nonce, for any inline script or style in the document. */
+  readonly nonce: string | undefined;
+}
+
+/** Options of `renderToHtml`. All are optional. */
+export interface RenderOptions {
+  /** The incoming request: a Web `Request` or a Node `IncomingMessage`. */
+  request?: Request | IncomingMessage;
+  /** Server plugins, outermost first (the first plugin's `wrap` is the outermost provider). */
+  plugins?: readonly KilnPlugin[];
+  /** `stream`, `buffer`, or `auto` (default: buffer for crawlers, stream for browsers). */
+  mode?: RenderMode;
+  /**
+   * An HTML template with markers (`<!--app-head-->`, `<!--app-html-->`), for servers that own
+   * their `index.html`. Without it, the element renders the whole document (`<html>`).
+   */
+  template?: string | TemplateOptions;
+  /** ES module URLs React loads (with `async` and a nonce) to start the client. */
+  bootstrapModules?: string[];
+  /** Classic script URLs React loads to start the client. */
+  bootstrapScripts?: string[];
+  /** Inline script React writes to start the client. */
+  bootstrapScriptContent?: string;
+  /** The CSP nonce of this response; put on React's scripts and styles and every injected tag. */
+  nonce?: string;
+  /** Aborts the render after this many milliseconds; pending boundaries fall back to client rendering. Default 10 000. */
+  timeoutMs?: number;
+  /** Aborts the render when it aborts; pending boundaries fall back to client rendering. */
+  signal?: AbortSignal;
+  /** Called once per error: shell, boundary, plugin, late context calls, timeout, abort. Default: `console.error`. */
+  onError?: (error: unknown, info: RenderErrorInfo) => void;
+  /** Overrides crawler detection: a fixed answer or a test of the user agent. Default: the `isbot` package. */
+  isBot?: boolean | ((userAgent: string) => boolean);
+  /** React's `progressiveChunkSize` while streaming (buffer mode always inlines boundaries). */
+  progressiveChunkSize?: number;
+  /** React's `identifierPrefix` for `useId`; the client must use the same. */
+  identifierPrefix?: string;
+  /** Builds the HTML of the error document sent for a shell error. */
+  errorDocument?: (error: unknown, info: ErrorDocumentInfo) => string;
+}
+
+/**
+ * The outcome of `renderToHtml`: the response's status and headers, and three ways to send
+ * the document. Use exactly one sink, once.
+ */
+export interface RenderResult {
+  /** The HTTP status (200, a status set by the app, 3xx for a redirect, 500 for a shell error). */
+  readonly status: number;
+  /** The response headers, with `content-type: text/html; charset=utf-8`. */
+  readonly headers: Headers;
+  /** Set when the app redirected before the first byte. */
+  readonly redirect: RedirectInfo | undefined;
+  /** Timings and sizes; complete once `finished` resolved. */
+  readonly diagnostics: RenderDiagnostics;
+  /** Resolves with the final diagnostics when the document was fully sent (or the render ended early). Never rejects. */
+  readonly finished: Promise<RenderDiagnostics>;
+  /**
+   * Writes the document into a Node writable. A `ServerResponse` gets status and headers first
+   * (unless already sent) and its `flush()` (compression middleware) is called after each batch.
+   * A closed response aborts the render.
+   */
+  pipe<W extends NodeJS.WritableStream>(writable: W): W;
+  /** A Web `Response` whose body streams the document; cancelling the body aborts the render. */
+  toResponse(init?: ResponseInit): Response;
+  /** The whole document as a string. */
+  text(): Promise<string>;
+}
+
+/** A browser plugin, the client half of a server plugin. */
+export interface KilnClientPlugin {
+  /** A unique name (usually the server plugin's). */
+  readonly name: string;
+  /** Runs before hydration starts (e.g. restore a cache); awaited. */
+  before?(): void | Promise<void>;
+  /** Wraps the app in providers, in the same order as the server plugin's `wrap`. */
+  wrap?(app: ReactNode): ReactNode;
 }

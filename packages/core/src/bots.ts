@@ -1,0 +1,15 @@
+import { isbot } from 'isbot';
+
+/**
+ * Whether a request comes from a crawler: the `isBot` option when given (a fixed answer or a
+ * test of the user agent), else the `isbot` package's list.
+ */
+export function detectBot(
+  userAgent: string | null,
+  override: boolean | ((userAgent: string) => boolean) | undefined,
+): boolean {
+  if (typeof override === 'boolean') return override;
+  const ua = userAgent ?? '';
+  if (typeof override === 'function') return override(ua);
+  return isbot(ua);
+}

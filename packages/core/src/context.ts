@@ -1,0 +1,242 @@
+import { stateScript } from '@kiln/serialize';
+import { useContext } from 'react';
+import { detectBot } from './bots';
+import { renderContextReact } from './context-react';
+import { KilnError } from './errors';
+import { addNonce, escapeAttribute } from './nonce';
+import { normalizeRequest, userAgentOf } from './request';
+import type {
+  RedirectInfo,
+  RenderContext,
+  RenderErrorInfo,
+  RenderOptions,
+  RequestInfo,
+} from './types';
+
+/** What a context needs from the render that owns it. */
+export interface ContextHost {
+  /** True once the first byte went to the sink. */
+  readonly headersSent: boolean;
+  /** The render's abort signal (created on first use). */
+  signal(): AbortSignal;
+  inject(html: string): void;
+  waitFor(promise: Promise<unknown>): void;
+  report(error: unknown, info: RenderErrorInfo): void;
+}
+
+const REDIRECT_STATUSES = new Set([300, 301, 302, 303, 307, 308]);
+
+/** The `RenderContext` of one request. Response status, headers and redirect live here. */
+export class RequestContext implements RenderContext {
+  readonly nonce: string | undefined;
+  readonly mode: 'stream' | 'buffer';
+  /** The response status the app chose so far. */
+  status = 200;
+  /** Set by `redirect()` before the first byte. */
+  redirectInfo: RedirectInfo | undefined;
+  private readonly host: ContextHost;
+  private readonly options: RenderOptions;
+  private bot: boolean | undefined;
+  private requestInfo: RequestInfo | undefined;
+  private headersObject: Headers | undefined;
+
+  constructor(
+    options: RenderOptions,
+    mode: 'stream' | 'buffer',
+    isBot: boolean | undefined,
+    host: ContextHost,
+  ) {
+    this.options = options;
+    this.nonce = options.nonce;
+    this.mode = mode;
+    this.bot = isBot;
+    this.host = host;
+  }
+
+  /** Whether the visitor is a crawler (computed on first use when the mode was given). */
+  get isBot(): boolean {
+    if (this.bot === undefined) {
+      this.bot = detectBot(userAgentOf(this.options.request), this.options.isBot);
+    }
+    return this.bot;
+  }
+
+  /** The normalised request, built on first use. */
+  get request(): RequestInfo {
+    if (this.requestInfo === undefined) this.requestInfo = normalizeRequest(this.options.request);
+    return this.requestInfo;
+  }
+
+  /** The response headers (with `content-type: text/html; charset=utf-8`), built on first use. */
+  get responseHeaders(): Headers {
+    if (this.headersObject === undefined) {
+      this.headersObject = new Headers({ 'content-type': 'text/html; charset=utf-8' });
+    }
+    return this.headersObject;
+  }
+
+  get signal(): AbortSignal {
+    return this.host.signal();
+  }
+
+  get url(): URL {
+    return this.request.url;
+  }
+
+  get headers(): Headers {
+    return this.request.headers;
+  }
+
+  get cookies(): Readonly<Record<string, string>> {
+    return this.request.cookies;
+  }
+
+  get headersSent(): boolean {
+    return this.host.headersSent;
+  }
+
+  setStatus(code: number): void {
+    if (!Number.isInteger(code) || code < 100 || code > 599) {
+      this.host.report(
+        new KilnError(
+          'KILN_INVALID_STATUS',
+          `setStatus(${String(code)}) is not an HTTP status; pass an integer from 100 to 599`,
+        ),
+        { phase: 'context' },
+      );
+      return;
+    }
+    if (this.host.headersSent) {
+      this.host.report(
+        new KilnError(
+          'KILN_STATUS_AFTER_FIRST_BYTE',
+          `setStatus(${code}) was called after the first byte was sent, so the status stays ${this.status}; set the status in the shell (outside Suspense boundaries) or use mode: 'buffer'`,
+        ),
+        { phase: 'context' },
+      );
+      return;
+    }
+    this.status = code;
+  }
+
+  redirect(url: string, code = 302): void {
+    const status = REDIRECT_STATUSES.has(code) ? code : 302;
+    if (status !== code) {
+      this.host.report(
+        new KilnError(
+          'KILN_INVALID_STATUS',
+          `redirect() got status ${String(code)}, which is not a redirect status; using 302. Pass 301, 302, 303, 307 or 308`,
+        ),
+        { phase: 'context' },
+      );
+    }
+    if (this.host.headersSent) {
+      this.host.report(
+        new KilnError(
+          'KILN_REDIRECT_AFTER_FIRST_BYTE',
+          `redirect(${JSON.stringify(url)}) was called after the first byte was sent; the page redirects in the browser instead. Redirect in the shell (outside Suspense boundaries) or use mode: 'buffer' for an HTTP redirect`,
+        ),
+        { phase: 'context' },
+      );
+      this.host.inject(clientRedirectHtml(url, this.nonce));
+      return;
+    }
+    this.status = status;
+    this.redirectInfo = { url, status };
+    this.writeHeader('set', 'location', url);
+  }
+
+  setHeader(name: string, value: string): void {
+    this.writeHeader('set', name, value);
+  }
+
+  appendHeader(name: string, value: string): void {
+    this.writeHeader('append', name, value);
+  }
+
+  setState(key: string, value: unknown): void {
+    // The nonce is added by the queue (attribute-escaped), so any nonce string works here.
+    this.host.inject(addNonce(stateScript(key, value), this.nonce));
+  }
+
+  inject(html: string): void {
+    this.host.inject(addNonce(html, this.nonce));
+  }
+
+  waitFor(promise: Promise<unknown>): void {
+    this.host.waitFor(promise);
+  }
+
+  reportError(error: unknown, info: RenderErrorInfo): void {
+    this.host.report(error, info);
+  }
+
+  private writeHeader(how: 'set' | 'append', name: string, value: string): void {
+    if (this.host.headersSent) {
+      this.host.report(
+        new KilnError(
+          'KILN_HEADER_AFTER_FIRST_BYTE',
+          `${how === 'set' ? 'setHeader' : 'appendHeader'}(${JSON.stringify(name)}) was called after the first byte was sent and is ignored; set headers in the shell (outside Suspense boundaries) or use mode: 'buffer'`,
+        ),
+        { phase: 'context' },
+      );
+      return;
+    }
+    try {
+      this.responseHeaders[how](name, value);
+    } catch (cause) {
+      this.host.report(
+        new KilnError(
+          'KILN_INVALID_HEADER',
+          `${how === 'set' ? 'setHeader' : 'appendHeader'}(${JSON.stringify(name)}) got an invalid header name or value and is ignored; use a token name and a value without control characters`,
+          { cause },
+        ),
+        { phase: 'context' },
+      );
+    }
+  }
+}
+
+/**
+ * The client-side redirect written into a page whose first byte was already sent: a script
+ * (with the nonce) and, for visitors without JavaScript, a `<meta http-equiv="refresh">`.
+ */
+export function clientRedirectHtml(url: string, nonce: string | undefined): string {
+  const json = JSON.stringify(url).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return addNonce(
+    `<script>location.replace(${json})</script><noscript><meta http-equiv="refresh" content="0;url=${escapeAttribute(url)}"></noscript>`,
+    nonce,
+  );
+}
+
+/**
+ * The request's `RenderContext`, inside a component rendered by `renderToHtml`. Read the
+ * request (`url`, `headers`, `cookies`) and shape the response (`setStatus`, `redirect`,
+ * `setHeader`) from any component. Throws outside a Kiln server render; in components that
+ * also run in the browser, use `useRenderContext` from `@kiln/core/client`, which returns
+ * `undefined` there.
+ *
+ * @example
+ * ```tsx
+ * import { useRenderContext } from '@kiln/core';
+ *
+ * function NotFound() {
+ *   const ctx = useRenderContext();
+ *   ctx.setStatus(404);
+ *   return <h1>Nothing at {ctx.url.pathname}</h1>;
+ * }
+ * ```
+ */
+export function useRenderContext(): RenderContext {
+  const ctx = useContext(renderContextReact());
+  if (ctx === undefined) {
+    throw new KilnError(
+      'KILN_NO_RENDER_CONTEXT',
+      'useRenderContext() was called outside a renderToHtml() render; render the component through renderToHtml, or import useRenderContext from @kiln/core/client in components that also run in the browser',
+    );
+  }
+  return ctx;
+}

@@ -1,0 +1,56 @@
+/**
+ * Stable codes of the errors `@kiln/core` creates. Branch on `error.code`, never on the
+ * message text.
+ */
+export type KilnErrorCode =
+  | 'KILN_SHELL_ERROR'
+  | 'KILN_PLUGIN_ERROR'
+  | 'KILN_TIMEOUT'
+  | 'KILN_ABORTED'
+  | 'KILN_CLIENT_DISCONNECTED'
+  | 'KILN_STATUS_AFTER_FIRST_BYTE'
+  | 'KILN_HEADER_AFTER_FIRST_BYTE'
+  | 'KILN_REDIRECT_AFTER_FIRST_BYTE'
+  | 'KILN_INVALID_STATUS'
+  | 'KILN_INVALID_HEADER'
+  | 'KILN_INVALID_TEMPLATE'
+  | 'KILN_NOT_A_DOCUMENT'
+  | 'KILN_INJECT_AFTER_END'
+  | 'KILN_RESULT_CONSUMED'
+  | 'KILN_NO_RENDER_CONTEXT'
+  | 'KILN_WAIT_FOR_REJECTED'
+  | 'KILN_STATE_ERROR'
+  | 'KILN_NO_CONTAINER';
+
+/**
+ * The error class of `@kiln/core`. Its message reads `[kiln/core] <problem>; <how to fix>`
+ * and `code` is stable across versions.
+ *
+ * @example
+ * ```tsx
+ * import { KilnError, renderToHtml } from '@kiln/core';
+ *
+ * let timeouts = 0;
+ * const result = await renderToHtml(<p>hello</p>, {
+ *   onError(error) {
+ *     if (error instanceof KilnError && error.code === 'KILN_TIMEOUT') timeouts++;
+ *   },
+ * });
+ * ```
+ */
+export class KilnError extends Error {
+  /** A stable identifier of the problem. */
+  readonly code: KilnErrorCode;
+
+  constructor(code: KilnErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`[kiln/core] ${message}`, options);
+    this.name = 'KilnError';
+    this.code = code;
+  }
+}
+
+/** The message of any thrown value. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

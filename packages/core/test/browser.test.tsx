@@ -1,0 +1,158 @@
+import { fileURLToPath } from 'node:url';
+import { type BrowserSession, type Listening, launchChromium, listen } from '@kiln/test-utils';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { renderToHtml } from '../src/index';
+import { Content, DocumentApp, Flavour, type Load, type PageData } from './fixtures/app';
+import { sleep } from './helpers';
+
+const NONCE = 'cHJvYmU9MQ';
+const TEMPLATE = `<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>Template default title</title>
+    <!--app-head-->
+  </head>
+  <body>
+    <div id="root"><!--app-html--></div>
+  </body>
+</html>`;
+
+const page: PageData = {
+  greeting: 'Hello from the server',
+  when: new Date('2024-05-06T07:08:09Z'),
+  tags: new Set(['a', 'b']),
+};
+const delays: Record<string, number> = { one: 40, two: 120, three: 80, four: 60, five: 160 };
+
+function serverLoad(): Load {
+  const cache = new Map<string, Promise<string>>();
+  return (id) => {
+    let promise = cache.get(id);
+    if (!promise) {
+      promise = sleep(delays[id] ?? 10).then(() => `value of ${id} <script>alert(1)</script>`);
+      cache.set(id, promise);
+    }
+    return promise;
+  };
+}
+
+let server: Listening;
+let browser: BrowserSession;
+let clientJs = '';
+
+beforeAll(async () => {
+  const bundle = await build({
+    entryPoints: [fileURLToPath(new URL('./fixtures/client-entry.tsx', import.meta.url))],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    jsx: 'automatic',
+    conditions: ['@kiln/source'],
+    define: { 'process.env.NODE_ENV': '"development"' },
+    logLevel: 'silent',
+  });
+  clientJs = bundle.outputFiles[0]?.text ?? '';
+  server = await listen(async (req, res) => {
+    if (req.url === '/client.js') {
+      res.setHeader('content-type', 'text/javascript');
+      res.end(clientJs);
+      return;
+    }
+    const template = req.url?.startsWith('/template');
+    res.setHeader(
+      'content-security-policy',
+      `script-src 'nonce-${NONCE}'; style-src 'nonce-${NONCE}'`,
+    );
+    const result = await renderToHtml(
+      template ? (
+        <Content load={serverLoad()} page={page} />
+      ) : (
+        <DocumentApp load={serverLoad()} page={page} />
+      ),
+      {
+        request: req,
+        mode: 'stream',
+        nonce: NONCE,
+        bootstrapModules: ['/client.js'],
+        plugins: [
+          {
+            name: 'flavour',
+            setup: () => ({
+              wrap: (app) => <Flavour.Provider value="vanilla">{app}</Flavour.Provider>,
+            }),
+          },
+        ],
+        ...(template ? { template: TEMPLATE } : {}),
+      },
+    );
+    result.pipe(res);
+  });
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('hydration in Chromium', () => {
+  for (const path of ['/', '/template']) {
+    test(`a streamed page (${path === '/' ? 'document' : 'template'}) hydrates without errors`, {
+      timeout: 60_000,
+    }, async () => {
+      const context = await browser.context();
+      const tab = await context.newPage();
+      const consoleErrors: string[] = [];
+      tab.on('console', (message) => {
+        if (message.type() === 'error' || message.type() === 'warning')
+          consoleErrors.push(message.text());
+      });
+      tab.on('pageerror', (error) => consoleErrors.push(String(error)));
+      await tab.goto(server.url + path, { waitUntil: 'load' });
+      await tab.waitForFunction(() => window.__hydrated === true);
+      await tab.waitForFunction(() => document.querySelectorAll('li[data-item]').length === 5);
+      // Let React finish hydrating the late boundaries.
+      await sleep(100);
+
+      await tab.click('#counter');
+      await tab.click('#counter');
+      expect(await tab.textContent('#counter')).toBe('clicked 2');
+
+      const state = await tab.evaluate(() => {
+        const p = window.__page;
+        return p
+          ? { greeting: p.greeting, when: p.when.toISOString(), tags: [...p.tags] }
+          : undefined;
+      });
+      expect(state).toEqual({
+        greeting: page.greeting,
+        when: page.when.toISOString(),
+        tags: ['a', 'b'],
+      });
+      expect(await tab.textContent('[data-item="two"]')).toBe(
+        'value of two <script>alert(1)</script>',
+      );
+
+      const head = await tab.evaluate(() => ({
+        titles: [...document.querySelectorAll('title')].map((t) => t.parentElement?.tagName),
+        descriptions: document.querySelectorAll('meta[name="description"]').length,
+        descriptionInHead: document.head.querySelector('meta[name="description"]') !== null,
+        canonical: document.head.querySelectorAll('link[rel="canonical"]').length,
+      }));
+      expect(head.titles).toEqual(['HEAD']);
+      expect(head.descriptions).toBe(1);
+      expect(head.descriptionInHead).toBe(true);
+      expect(head.canonical).toBe(1);
+
+      expect(await tab.textContent('#flavour')).toBe('vanilla');
+      expect(await tab.evaluate(() => window.__before)).toEqual(['flavour']);
+      expect(await tab.evaluate(() => window.__recoverable)).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+      await context.close();
+    });
+  }
+});
