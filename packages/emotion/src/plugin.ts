@@ -1,0 +1,91 @@
+import createCache, { type EmotionCache } from '@emotion/cache';
+import { CacheProvider } from '@emotion/react';
+import type { KilnPlugin, PluginInstance, RenderContext } from '@kiln/core';
+import { createElement } from 'react';
+import { collectStyles } from './collector';
+import { assertKey, KilnEmotionError } from './errors';
+
+/**
+ * Options of the {@link emotion} server plugin.
+ *
+ * @example
+ * ```ts
+ * import createCache from '@emotion/cache';
+ * import { type EmotionOptions, emotion } from '@kiln/emotion';
+ *
+ * const options: EmotionOptions = { key: 'shop', cache: (ctx) => createCache({ key: 'shop', nonce: ctx.nonce }) };
+ * const plugin = emotion(options);
+ * ```
+ */
+export interface EmotionOptions {
+  /**
+   * The emotion cache key: the prefix of class names and the first word of `data-emotion`.
+   * Must match the key of the client plugin. Default `'css'`.
+   */
+  key?: string;
+  /**
+   * Creates the request's emotion cache, for custom stylis plugins or container options. Called
+   * once per request; it must return a new cache every time (a cache shared between requests
+   * would mix their styles). Its `key` must equal `key` when both are given.
+   */
+  cache?: (ctx: RenderContext) => EmotionCache;
+}
+
+/**
+ * The emotion plugin for `renderToHtml`: every request gets its own emotion cache, and the
+ * page's critical CSS is taken from the styles the render inserted into it (never by scanning
+ * the HTML).
+ *
+ * - Buffered renders get all styles in `<head>`, before the first byte: one
+ *   `<style data-emotion="<key>-global <name>">` per `<Global>`, then one
+ *   `<style data-emotion="<key> <ids…>">` with class rules and keyframes in insertion order.
+ * - Streamed renders send the shell's styles in `<head>` and, before each later React batch,
+ *   the styles inserted since the previous batch, so late Suspense boundaries are styled the
+ *   moment they appear.
+ * - CSS is escaped so `</style` in user data cannot close the element; core adds the
+ *   request's nonce to every tag. Pair it with `emotionClient()` from `@kiln/emotion/client`.
+ *
+ * @example
+ * ```tsx
+ * import { renderToHtml } from '@kiln/core';
+ * import { emotion } from '@kiln/emotion';
+ * import { App } from './app';
+ *
+ * export async function handle(request: Request): Promise<Response> {
+ *   const result = await renderToHtml(<App />, { request, plugins: [emotion()] });
+ *   return result.toResponse();
+ * }
+ * ```
+ */
+export function emotion(options: EmotionOptions = {}): KilnPlugin {
+  const key = options.key;
+  if (key !== undefined) assertKey(key);
+  const makeCache = options.cache;
+  if (makeCache !== undefined && typeof makeCache !== 'function') {
+    throw new KilnEmotionError(
+      'EMOTION_INVALID_CACHE',
+      'the `cache` option must be a function that returns a new emotion cache for each request; pass `cache: () => createCache({ key })`',
+    );
+  }
+  return {
+    name: 'emotion',
+    setup(ctx: RenderContext): PluginInstance {
+      const cache = makeCache
+        ? makeCache(ctx)
+        : createCache({ key: key ?? 'css', nonce: ctx.nonce });
+      if (key !== undefined && cache.key !== key) {
+        throw new KilnEmotionError(
+          'EMOTION_INVALID_CACHE',
+          `the cache returned by \`cache\` has the key "${cache.key}" but the plugin was given key "${key}"; use the same key in both (and in emotionClient())`,
+        );
+      }
+      const collector = collectStyles(cache);
+      return {
+        wrap: (app) => createElement(CacheProvider, { value: cache }, app),
+        head: () => collector.drain(),
+        flush: () => collector.drain(),
+        diagnostics: () => ({ key: cache.key, ...collector.stats() }),
+      };
+    },
+  };
+}

@@ -1,0 +1,274 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { renderToHtml } from '@kiln/core';
+import { type BrowserSession, type Listening, launchChromium, listen } from '@kiln/test-utils';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emotion } from '../src/index';
+import { App, lateProducts, TEMPLATE, TemplateApp, visitorFor } from './app';
+import type { Product } from './page';
+
+type BrowserPage = Awaited<ReturnType<Awaited<ReturnType<BrowserSession['context']>>['newPage']>>;
+
+const NONCE = 'ZW1vdGlvbg';
+const CSP = `script-src 'nonce-${NONCE}'; style-src 'nonce-${NONCE}'`;
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+}
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+let server: Listening;
+let browser: BrowserSession;
+let clientJs = '';
+let templateClientJs = '';
+/** When set, `/client.js` is held until it resolves (the page stays un-hydrated). */
+let clientGate: Deferred | undefined;
+/** When set, the late boundary's data waits for it. */
+let lateGate: Deferred | undefined;
+
+function lateData(): Promise<Product[]> {
+  const gate = lateGate;
+  return gate ? gate.promise.then(() => lateProducts) : Promise.resolve(lateProducts);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/client.js' || url.pathname === '/client-template.js') {
+    await clientGate?.promise;
+    res.setHeader('content-type', 'text/javascript');
+    res.end(url.pathname === '/client.js' ? clientJs : templateClientJs);
+    return;
+  }
+  res.setHeader('content-security-policy', CSP);
+  const mode = url.searchParams.get('mode') === 'buffer' ? 'buffer' : 'stream';
+  const visitor = visitorFor(url);
+  const result =
+    url.pathname === '/template'
+      ? await renderToHtml(<TemplateApp visitor={visitor} late={lateData()} />, {
+          request: req,
+          mode,
+          nonce: NONCE,
+          template: TEMPLATE,
+          plugins: [emotion({ key: 'shop' })],
+          bootstrapModules: ['/client-template.js'],
+        })
+      : await renderToHtml(<App visitor={visitor} late={lateData()} />, {
+          request: req,
+          mode,
+          nonce: NONCE,
+          plugins: [emotion()],
+          bootstrapModules: ['/client.js'],
+        });
+  result.pipe(res);
+}
+
+beforeAll(async () => {
+  const bundle = (entry: string) =>
+    build({
+      entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      jsx: 'automatic',
+      conditions: ['@kiln/source'],
+      define: { 'process.env.NODE_ENV': '"production"' },
+      logLevel: 'silent',
+    }).then((result) => result.outputFiles[0]?.text ?? '');
+  [clientJs, templateClientJs] = await Promise.all([
+    bundle('./browser/client.tsx'),
+    bundle('./browser/client-template.tsx'),
+  ]);
+  server = await listen((req, res) => {
+    handle(req, res).catch((error) => {
+      res.statusCode = 500;
+      res.end(String(error));
+    });
+  });
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Every CSS rule of the emotion style elements, as Chromium parsed them (a multiset, sorted). */
+function emotionRules(page: BrowserPage): Promise<string[]> {
+  return page.evaluate(() => {
+    const rules: string[] = [];
+    for (const sheet of Array.from(document.styleSheets)) {
+      const owner = sheet.ownerNode as Element | null;
+      if (!owner?.hasAttribute('data-emotion')) continue;
+      for (const rule of Array.from(sheet.cssRules)) rules.push(rule.cssText);
+    }
+    return rules.sort();
+  });
+}
+
+/** The emotion classes used by elements that have no rule in the document. */
+function unstyledClasses(page: BrowserPage): Promise<string[]> {
+  return page.evaluate(() => {
+    const text = Array.from(document.styleSheets)
+      .flatMap((sheet) => Array.from(sheet.cssRules).map((rule) => rule.cssText))
+      .join('\n');
+    const classes = new Set<string>();
+    for (const element of Array.from(document.querySelectorAll('[class]'))) {
+      for (const name of Array.from(element.classList)) {
+        if (/^(css|shop)-/.test(name)) classes.add(name);
+      }
+    }
+    return [...classes].filter((name) => !text.includes(`.${name}`));
+  });
+}
+
+const duplicates = (rules: string[]) => rules.filter((rule, i) => i > 0 && rules[i - 1] === rule);
+
+/** A page that records console errors (React reports hydration problems there) and CSP violations. */
+async function open(javaScriptEnabled = true) {
+  const context = await browser.context({
+    javaScriptEnabled,
+    viewport: { width: 800, height: 700 },
+  });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return { context, page, problems };
+}
+
+const shot = (page: BrowserPage) => page.screenshot({ fullPage: true, animations: 'disabled' });
+
+describe('emotion in Chromium', { timeout: 120_000 }, () => {
+  for (const visitor of ['alice', 'bob']) {
+    it(`${visitor}: the server page without JavaScript looks identical to the hydrated page, with no rule twice`, async () => {
+      lateGate = undefined;
+      clientGate = undefined;
+      const url = `${server.url}/?mode=buffer&visitor=${visitor}`;
+
+      const noJs = await open(false);
+      await noJs.page.goto(url);
+      const serverShot = await shot(noJs.page);
+      const serverRules = await emotionRules(noJs.page);
+      await noJs.context.close();
+
+      const js = await open();
+      await js.page.goto(url);
+      await js.page.waitForSelector('html[data-hydrated][data-late-hydrated]');
+      const hydratedShot = await shot(js.page);
+      const hydratedRules = await emotionRules(js.page);
+      const unstyled = await unstyledClasses(js.page);
+      const problems = js.problems;
+      await js.context.close();
+
+      expect(problems).toEqual([]);
+      expect(serverRules.length).toBeGreaterThan(10);
+      expect(hydratedRules).toEqual(serverRules);
+      expect(duplicates(hydratedRules.filter((r) => !r.startsWith('@')))).toEqual([]);
+      expect(unstyled).toEqual([]);
+      expect(Buffer.compare(hydratedShot, serverShot)).toBe(0);
+    });
+  }
+
+  it('a streamed boundary is styled the moment it appears, before hydration', async () => {
+    lateGate = deferred();
+    clientGate = deferred();
+    const { context, page, problems } = await open();
+    await page.addInitScript(() => {
+      const record = (late: Element) => {
+        const item = late.querySelector('li')!;
+        (window as unknown as { lateSeen: unknown }).lateSeen = {
+          outline: getComputedStyle(late).outlineStyle,
+          outlineColor: getComputedStyle(late).outlineColor,
+          itemBackground: getComputedStyle(item).backgroundColor,
+          hydrated: document.documentElement.hasAttribute('data-hydrated'),
+        };
+      };
+      new MutationObserver(() => {
+        const late = document.getElementById('late');
+        if (late && !late.closest('[hidden]') && !('lateSeen' in window)) record(late);
+      }).observe(document, { childList: true, subtree: true });
+    });
+    await page.goto(`${server.url}/?visitor=bob`, { waitUntil: 'commit' });
+    await page.waitForSelector('#loading');
+    lateGate.resolve();
+    await page.waitForFunction(() => 'lateSeen' in window);
+    const seen = await page.evaluate(() => (window as unknown as { lateSeen: unknown }).lateSeen);
+    expect(seen).toEqual({
+      outline: 'solid',
+      outlineColor: 'rgb(41, 128, 185)',
+      itemBackground: 'rgb(22, 160, 133)',
+      hydrated: false,
+    });
+    await page.waitForSelector('#loading', { state: 'detached' });
+    const before = await shot(page);
+    const rulesBefore = await emotionRules(page);
+
+    clientGate.resolve();
+    await page.waitForSelector('html[data-hydrated][data-late-hydrated]');
+    const after = await shot(page);
+    const rulesAfter = await emotionRules(page);
+    // A rule only the browser inserts gets the nonce too (the CSP would block it otherwise).
+    await page.click('#toggle');
+    await page.waitForSelector('#toggle:text("on")');
+    const color = await page.$eval('#toggle', (button) => getComputedStyle(button).color);
+    const nonces = await page.$$eval('style', (styles) =>
+      styles.map((style) => (style as HTMLStyleElement).nonce),
+    );
+    await context.close();
+
+    expect(color).toBe('rgb(200, 10, 10)');
+    expect(new Set(nonces)).toEqual(new Set([NONCE]));
+
+    expect(problems).toEqual([]);
+    expect(rulesAfter).toEqual(rulesBefore);
+    expect(Buffer.compare(after, before)).toBe(0);
+  });
+
+  for (const path of ['/', '/template']) {
+    it(`${path}: styles streamed after hydration started are adopted: none inserted twice, none missing`, async () => {
+      lateGate = deferred();
+      clientGate = undefined;
+
+      const reference = await open(false);
+      const released = lateGate;
+      lateGate = undefined;
+      await reference.page.goto(`${server.url}${path}?mode=buffer&visitor=alice`);
+      const referenceShot = await shot(reference.page);
+      const referenceRules = await emotionRules(reference.page);
+      await reference.context.close();
+      lateGate = released;
+
+      const { context, page, problems } = await open();
+      await page.goto(`${server.url}${path}?visitor=alice`, { waitUntil: 'commit' });
+      await page.waitForSelector('html[data-hydrated]');
+      expect(await page.locator('#late').count()).toBe(0);
+      lateGate.resolve();
+      await page.waitForSelector('html[data-late-hydrated]');
+      await page.waitForLoadState('load');
+      const rules = await emotionRules(page);
+      const unstyled = await unstyledClasses(page);
+      const bodyStyles = await page.locator('body style[data-emotion]').count();
+      const hydratedShot = await shot(page);
+      await context.close();
+
+      expect(problems).toEqual([]);
+      expect(unstyled).toEqual([]);
+      expect(rules).toEqual(referenceRules);
+      // The late elements joined the cache's sheet in the head, after the ones adopted before.
+      expect(bodyStyles).toBe(0);
+      expect(Buffer.compare(hydratedShot, referenceShot)).toBe(0);
+    });
+  }
+});
