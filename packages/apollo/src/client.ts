@@ -1,5 +1,11 @@
 /**
  * @module
- * @kiln/apollo browser entry.
+ * `@kiln/apollo/client`: the browser half of `@kiln/apollo`. `apolloClient()` is a client
+ * plugin for `hydrate()` from `@kiln/core/client`: it fills the browser's Apollo cache from
+ * what the server sent (streamed results the moment they arrive, or the final cache of a
+ * buffered page) so hydration makes no GraphQL request and shows no loading state.
  */
-export const name: string = '@kiln/apollo/client';
+export type { ApolloClientPlugin, ApolloClientPluginOptions } from './client-plugin';
+export { apolloClient } from './client-plugin';
+export type { KilnApolloErrorCode } from './errors';
+export { KilnApolloError } from './errors';

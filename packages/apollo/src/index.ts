@@ -1,5 +1,13 @@
 /**
  * @module
- * @kiln/apollo server entry.
+ * `@kiln/apollo`: Apollo Client 4 for Kiln. The server plugin `apollo()` resolves every query
+ * a page needs during the render (`useQuery` included, in one pass), sends the results to the
+ * browser as they arrive (streaming) or as the final cache (buffering), and releases the
+ * request's client afterwards. `forwardHeaders` passes the visitor's cookie, authorization and
+ * language on to the GraphQL server. The browser half is `@kiln/apollo/client`.
  */
-export const name: string = '@kiln/apollo';
+export type { KilnApolloErrorCode } from './errors';
+export { KilnApolloError } from './errors';
+export { defaultForwardedHeaders, forwardHeaders } from './forward-headers';
+export type { ApolloPluginOptions, ApolloStrategy } from './plugin';
+export { apollo } from './plugin';

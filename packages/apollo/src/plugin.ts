@@ -1,0 +1,180 @@
+import type { ApolloClient } from '@apollo/client';
+import { prerenderStatic } from '@apollo/client/react/ssr';
+import type { KilnPlugin, PluginInstance, RenderContext } from '@kiln/core';
+import { serialize, stateScript } from '@kiln/serialize';
+import { createElement, type ReactNode } from 'react';
+import { prerenderToNodeStream } from 'react-dom/static';
+import { KilnApolloError } from './errors';
+import { KilnApolloProvider } from './provider';
+import { RequestSession } from './session';
+import { serverHookWrappers } from './ssr-hooks';
+import { isValidKey, queueName, type StreamChunk, scriptStringLiteral } from './transport';
+
+/**
+ * How `useQuery` data is resolved on the server.
+ *
+ * - `'suspend'` (default): one render. A `useQuery` whose data is missing fetches it and
+ *   suspends; React retries only the waiting components.
+ * - `'prerender'`: Apollo's `prerenderStatic` first renders the tree until no new `useQuery`
+ *   starts a request (n + 1 renders for a waterfall of depth n), then Kiln renders the HTML
+ *   from the full cache. Slower; for apps whose components cannot suspend during SSR.
+ */
+export type ApolloStrategy = 'suspend' | 'prerender';
+
+/** Options of {@link apollo}. Give exactly one of `makeClient` and `client`. */
+export interface ApolloPluginOptions {
+  /**
+   * Creates this request's client: `ssrMode: true` and a fresh `InMemoryCache` every time.
+   * Receives the render context, e.g. for {@link forwardHeaders}.
+   */
+  makeClient?: (ctx: RenderContext) => ApolloClient | Promise<ApolloClient>;
+  /** A client created for this one request (then create the plugin per request too). */
+  client?: ApolloClient;
+  /** See {@link ApolloStrategy}. Default `'suspend'`. */
+  strategy?: ApolloStrategy;
+  /** State key shared with `apolloClient()` in the browser. Letters, digits, `_`. Default `'apollo'`. */
+  key?: string;
+  /** Upper bound of prefetch renders with the `'prerender'` strategy. Default 50. */
+  maxPrerenders?: number;
+}
+
+const CLAIM = Symbol.for('kiln.apollo.claimed');
+
+type Claimable = ApolloClient & { [CLAIM]?: 'rendering' | 'done' };
+
+function claim(client: Claimable): void {
+  const state = client[CLAIM];
+  if (state !== undefined) {
+    throw new KilnApolloError(
+      'KILN_APOLLO_CLIENT_SHARED',
+      state === 'rendering'
+        ? 'the same ApolloClient is used by two requests at once, which would show one visitor the data of another; create a new client (and InMemoryCache) in makeClient(ctx) for every request'
+        : 'this ApolloClient already served a previous request and its cache holds that visitor\u2019s data; create a new client (and InMemoryCache) in makeClient(ctx) for every request',
+    );
+  }
+  client[CLAIM] = 'rendering';
+}
+
+function chunkScript(key: string, chunk: StreamChunk | undefined): string {
+  if (!chunk) return '';
+  const name = queueName(key);
+  return `<script>(self.${name}=self.${name}||[]).push(${scriptStringLiteral(serialize(chunk))})</script>`;
+}
+
+/**
+ * The Apollo Client plugin for `renderToHtml`: every query the page needs is resolved on the
+ * server, the HTML shows the data (personalised when the link forwards the visitor's headers),
+ * and the browser cache receives exactly what the server fetched, so hydration makes no
+ * request and shows no loading state.
+ *
+ * Per request it creates (or takes) one `ApolloClient`, refuses a client that another request
+ * uses or used, resolves `useQuery` in the same render pass (see {@link ApolloStrategy}) and
+ * the suspense hooks as they render, sends the results while streaming (each before the
+ * boundary that shows it) or the final cache when buffering, cancels requests in flight when
+ * the render aborts, reports failed queries through `onError`, and releases the client, its
+ * subscriptions and Apollo's suspense-cache timers when the request ends.
+ *
+ * Diagnostics (`result.diagnostics.plugins.apollo`): `passes` (whole-tree renders),
+ * `operations` (GraphQL operations sent), `fetches` (of those, started by Kiln),
+ * `waterfallDepth`, `waitingMs` (time with at least one request in flight), `bytes` (of data
+ * sent to the browser), `errors`.
+ *
+ * @example
+ * ```ts
+ * import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
+ * import { apollo, forwardHeaders } from '@kiln/apollo';
+ *
+ * const plugin = apollo({
+ *   makeClient: (ctx) =>
+ *     new ApolloClient({
+ *       ssrMode: true,
+ *       cache: new InMemoryCache(),
+ *       link: new HttpLink({ uri: 'http://127.0.0.1:4000/graphql', headers: forwardHeaders(ctx) }),
+ *     }),
+ * });
+ * // renderToHtml(<App />, { request, plugins: [plugin] })
+ * ```
+ */
+export function apollo(options: ApolloPluginOptions): KilnPlugin {
+  const key = options.key ?? 'apollo';
+  const strategy = options.strategy ?? 'suspend';
+  if (!isValidKey(key)) {
+    throw new KilnApolloError(
+      'KILN_APOLLO_BAD_OPTIONS',
+      `the key ${JSON.stringify(key)} is not valid; use letters, digits and _ only`,
+    );
+  }
+  if ((options.makeClient === undefined) === (options.client === undefined)) {
+    throw new KilnApolloError(
+      'KILN_APOLLO_BAD_OPTIONS',
+      'apollo() needs exactly one of makeClient(ctx) and client; pass makeClient to create a client per request',
+    );
+  }
+  if (strategy !== 'suspend' && strategy !== 'prerender') {
+    throw new KilnApolloError(
+      'KILN_APOLLO_BAD_OPTIONS',
+      `unknown strategy ${JSON.stringify(strategy)}; use 'suspend' or 'prerender'`,
+    );
+  }
+  return {
+    name: 'apollo',
+    async setup(ctx: RenderContext): Promise<PluginInstance> {
+      const client = (options.client ?? (await options.makeClient!(ctx))) as Claimable;
+      if (!client || typeof client.watchQuery !== 'function') {
+        throw new KilnApolloError(
+          'KILN_APOLLO_NO_CLIENT',
+          'makeClient(ctx) did not return an ApolloClient; return new ApolloClient({ ssrMode: true, cache: new InMemoryCache(), link })',
+        );
+      }
+      claim(client);
+      client.prioritizeCacheValues = true;
+      const stream = ctx.mode === 'stream';
+      const session = new RequestSession(client, {
+        record: stream,
+        onError: (error) => ctx.reportError(error, { phase: 'plugin', plugin: 'apollo' }),
+      });
+      const onAbort = (): void => session.abort();
+      if (ctx.signal.aborted) session.abort();
+      else ctx.signal.addEventListener('abort', onAbort, { once: true });
+      const wrappers = serverHookWrappers(session);
+      const countPass = (): void => session.countPass();
+      const flush = (): string => {
+        if (!stream) return '';
+        const html = chunkScript(key, session.takeChunk());
+        session.stats.bytes += html.length;
+        return html;
+      };
+
+      const instance: PluginInstance = {
+        wrap: (app: ReactNode) =>
+          createElement(KilnApolloProvider, { client, wrappers, onRender: countPass }, app),
+        head: flush,
+        flush,
+        end: () => {
+          if (stream) return flush();
+          const html = stateScript(key, session.bufferedState());
+          session.stats.bytes += html.length;
+          return html;
+        },
+        dispose: () => {
+          ctx.signal.removeEventListener('abort', onAbort);
+          session.dispose();
+          client[CLAIM] = 'done';
+        },
+        diagnostics: () => ({ strategy, ...session.stats }),
+      };
+      if (strategy === 'prerender') {
+        instance.prepare = async (app: ReactNode) => {
+          await prerenderStatic({
+            tree: app,
+            renderFunction: (tree) => prerenderToNodeStream(tree, { signal: ctx.signal }),
+            signal: ctx.signal,
+            ignoreResults: true,
+            maxRerenders: options.maxPrerenders ?? 50,
+          });
+        };
+      }
+      return instance;
+    },
+  };
+}

@@ -1,0 +1,333 @@
+import type { ApolloCache, ApolloClient, ErrorPolicy, OperationVariables } from '@apollo/client';
+import { ApolloLink } from '@apollo/client';
+import { getSuspenseCache } from '@apollo/client/react/internal';
+import { canonicalStringify } from '@apollo/client/utilities';
+import type { DocumentNode } from 'graphql';
+import { print } from 'graphql';
+import {
+  type BufferedState,
+  errorToWire,
+  type StreamChunk,
+  type WireError,
+  type WireWrite,
+} from './transport';
+
+/** A promise React's `use()` reads synchronously once `status` is `fulfilled` (React's own protocol). */
+export type TrackedThenable = Promise<void> & {
+  status: 'pending' | 'fulfilled';
+  value: undefined;
+};
+
+function tracked(promise: Promise<void>, status: TrackedThenable['status']): TrackedThenable {
+  return Object.assign(promise, { status, value: undefined });
+}
+
+/** The server-side fetch of one query (document + variables) during one request. */
+interface FetchEntry {
+  readonly thenable: TrackedThenable;
+  readonly depth: number;
+  error: unknown;
+  errorPolicy: ErrorPolicy;
+}
+
+/** The options of a hook call that decide whether and how the server fetches. */
+export interface HookFetchOptions {
+  variables?: OperationVariables;
+  errorPolicy?: ErrorPolicy;
+  context?: unknown;
+}
+
+/** What the session counts for `RenderResult.diagnostics.plugins.apollo`. */
+export interface ApolloStats {
+  passes: number;
+  operations: number;
+  fetches: number;
+  waterfallDepth: number;
+  waitingMs: number;
+  bytes: number;
+  errors: number;
+}
+
+interface SuspenseRef {
+  autoDisposeTimeoutId?: ReturnType<typeof setTimeout>;
+  dispose(): void;
+}
+
+interface SuspenseCacheLike {
+  getQueryRef(key: unknown, create: () => unknown): SuspenseRef;
+  getFragmentRef(key: unknown, client: unknown, options: unknown): SuspenseRef;
+  add(key: unknown, ref: SuspenseRef): void;
+}
+
+interface CacheWriteOptions {
+  query: DocumentNode;
+  variables?: Record<string, unknown>;
+  dataId?: string;
+  result: unknown;
+  overwrite?: boolean;
+}
+
+type CacheWrite = (options: CacheWriteOptions) => unknown;
+
+const now = (): number => performance.now();
+
+/**
+ * Everything `@kiln/apollo` keeps for one request: the request's client, the server-side
+ * fetches (deduplicated per document and variables), the cache writes and errors still to be
+ * sent to the browser, the suspense-cache references to release, and the figures for
+ * diagnostics. Created in the plugin's `setup`, released in `dispose`.
+ */
+export class RequestSession {
+  readonly client: ApolloClient;
+  readonly stats: ApolloStats = {
+    passes: 0,
+    operations: 0,
+    fetches: 0,
+    waterfallDepth: 0,
+    waitingMs: 0,
+    bytes: 0,
+    errors: 0,
+  };
+  /** Set while a prefetch strategy (prerenderStatic) renders; then wrappers defer to Apollo's. */
+  preparing = false;
+
+  private readonly fetches = new Map<DocumentNode, Map<string, FetchEntry>>();
+  private readonly fulfilled: TrackedThenable;
+  private readonly docIds = new Map<DocumentNode, number>();
+  private readonly docTexts: string[] = [];
+  private sentDocs = 0;
+  private pendingWrites: WireWrite[] = [];
+  private pendingErrors: WireError[] = [];
+  private readonly allErrors: WireError[] = [];
+  private readonly refs = new Set<SuspenseRef>();
+  private readonly onError: (error: unknown) => void;
+  private readonly restoreCache: (() => void) | undefined;
+  private readonly restoreSuspenseCache: () => void;
+  private inFlight = 0;
+  private waitingSince = 0;
+  private settledDepth = 0;
+  private stopped = false;
+
+  constructor(client: ApolloClient, options: { record: boolean; onError(error: unknown): void }) {
+    this.client = client;
+    this.onError = options.onError;
+    this.fulfilled = tracked(Promise.resolve(), 'fulfilled');
+    client.setLink(
+      ApolloLink.from([
+        new ApolloLink((operation, forward) => {
+          this.stats.operations++;
+          return forward(operation);
+        }),
+        client.link,
+      ]),
+    );
+    this.restoreCache = options.record ? this.recordWrites(client.cache) : undefined;
+    this.restoreSuspenseCache = this.trackSuspenseCache();
+  }
+
+  /** A thenable that is already fulfilled, for hook calls that need no fetch. */
+  get ready(): TrackedThenable {
+    return this.fulfilled;
+  }
+
+  /**
+   * Makes sure the cache holds `query` with `options.variables`: returns an already fulfilled
+   * thenable when it does (or when a fetch for it already settled), otherwise starts one
+   * fetch with `client.query` (shared by every hook asking for the same query) and returns
+   * its thenable. The thenable never rejects; a failure is kept for {@link errorFor}.
+   */
+  ensure(query: DocumentNode, options: HookFetchOptions): TrackedThenable {
+    if (this.stopped) return this.fulfilled;
+    const variables = options.variables;
+    const key = canonicalStringify(variables ?? {});
+    let byVariables = this.fetches.get(query);
+    const existing = byVariables?.get(key);
+    if (existing) return existing.thenable;
+    const diff = this.client.cache.diff({
+      query,
+      variables,
+      returnPartialData: true,
+      optimistic: false,
+    });
+    if (diff.complete) return this.fulfilled;
+    if (!byVariables) {
+      byVariables = new Map();
+      this.fetches.set(query, byVariables);
+    }
+    const entry = this.startFetch(query, key, options);
+    byVariables.set(key, entry);
+    return entry.thenable;
+  }
+
+  /** The error of the server fetch of `query` + `variables`, if it failed. */
+  errorFor(
+    query: DocumentNode,
+    variables: OperationVariables | undefined,
+  ): { error: unknown; errorPolicy: ErrorPolicy } | undefined {
+    const entry = this.fetches.get(query)?.get(canonicalStringify(variables ?? {}));
+    return entry?.error === undefined ? undefined : entry;
+  }
+
+  /** Counts a whole-tree render pass. */
+  countPass(): void {
+    this.stats.passes++;
+  }
+
+  /** The streamed chunk of everything recorded since the last call, or undefined. */
+  takeChunk(): StreamChunk | undefined {
+    if (this.pendingWrites.length === 0 && this.pendingErrors.length === 0) return undefined;
+    const chunk: StreamChunk = {};
+    const docs = this.newDocs();
+    if (docs) chunk.d = docs;
+    if (this.pendingWrites.length > 0) chunk.w = this.pendingWrites;
+    if (this.pendingErrors.length > 0) chunk.e = this.pendingErrors;
+    this.pendingWrites = [];
+    this.pendingErrors = [];
+    return chunk;
+  }
+
+  /** The state a buffered page embeds: the final cache and every failed query. */
+  bufferedState(): BufferedState {
+    const state: BufferedState = { cache: this.client.cache.extract() };
+    if (this.allErrors.length > 0) {
+      const docs = this.newDocs();
+      if (docs) state.d = docs;
+      state.e = this.allErrors;
+    }
+    return state;
+  }
+
+  /** Cancels every request in flight (Apollo's `client.stop()`): the links abort their fetches. */
+  abort(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.client.stop();
+  }
+
+  /** Releases everything the request allocated: suspense references and their timers, subscriptions, hooks into the client. */
+  dispose(): void {
+    this.abort();
+    for (const ref of this.refs) {
+      clearTimeout(ref.autoDisposeTimeoutId);
+      ref.dispose();
+    }
+    this.refs.clear();
+    this.restoreSuspenseCache();
+    this.restoreCache?.();
+    this.fetches.clear();
+    this.pendingWrites = [];
+    this.pendingErrors = [];
+    if (this.inFlight > 0) {
+      this.stats.waitingMs += now() - this.waitingSince;
+      this.inFlight = 0;
+    }
+  }
+
+  private startFetch(query: DocumentNode, key: string, options: HookFetchOptions): FetchEntry {
+    const errorPolicy =
+      options.errorPolicy ?? this.client.defaultOptions.watchQuery?.errorPolicy ?? 'none';
+    this.stats.fetches++;
+    if (this.inFlight++ === 0) this.waitingSince = now();
+    const request = this.client.query({
+      query,
+      variables: options.variables,
+      errorPolicy,
+      fetchPolicy: 'network-only',
+      ...(options.context === undefined ? {} : { context: options.context as never }),
+    } as ApolloClient.QueryOptions);
+    const entry: FetchEntry = {
+      thenable: tracked(
+        request.then(
+          (result) => {
+            if (result.error) this.fail(entry, query, key, result.error);
+          },
+          (error: unknown) => this.fail(entry, query, key, error),
+        ),
+        'pending',
+      ),
+      depth: this.settledDepth + 1,
+      error: undefined,
+      errorPolicy,
+    };
+    void entry.thenable.then(() => {
+      entry.thenable.status = 'fulfilled';
+      if (entry.depth > this.settledDepth) this.settledDepth = entry.depth;
+      if (entry.depth > this.stats.waterfallDepth) this.stats.waterfallDepth = entry.depth;
+      if (--this.inFlight === 0) this.stats.waitingMs += now() - this.waitingSince;
+    });
+    return entry;
+  }
+
+  private fail(entry: FetchEntry, query: DocumentNode, key: string, error: unknown): void {
+    entry.error = error;
+    if (this.stopped) return;
+    this.stats.errors++;
+    const wire: WireError = [this.docId(query), key, errorToWire(error)];
+    this.pendingErrors.push(wire);
+    this.allErrors.push(wire);
+    this.onError(error);
+  }
+
+  private docId(query: DocumentNode): number {
+    let id = this.docIds.get(query);
+    if (id === undefined) {
+      id = this.docTexts.length;
+      this.docTexts.push(print(query));
+      this.docIds.set(query, id);
+    }
+    return id;
+  }
+
+  private newDocs(): Record<number, string> | undefined {
+    if (this.sentDocs === this.docTexts.length) return undefined;
+    const docs: Record<number, string> = {};
+    for (let i = this.sentDocs; i < this.docTexts.length; i++) docs[i] = this.docTexts[i]!;
+    this.sentDocs = this.docTexts.length;
+    return docs;
+  }
+
+  private recordWrites(cache: ApolloCache): () => void {
+    const target = cache as unknown as { write: CacheWrite };
+    const hadOwn = Object.hasOwn(target, 'write');
+    const ownWrite = target.write;
+    const write: CacheWrite = (options) => {
+      const ref = ownWrite.call(cache, options);
+      if (!this.stopped) {
+        const wire: WireWrite = [this.docId(options.query), options.variables, options.result];
+        if (options.dataId !== undefined || options.overwrite) wire.push(options.dataId);
+        if (options.overwrite) wire.push(true);
+        this.pendingWrites.push(wire);
+      }
+      return ref;
+    };
+    target.write = write;
+    return () => {
+      if (hadOwn) target.write = ownWrite;
+      else delete (target as { write?: CacheWrite }).write;
+    };
+  }
+
+  private trackSuspenseCache(): () => void {
+    const cache = getSuspenseCache(this.client) as unknown as SuspenseCacheLike;
+    const { getQueryRef, getFragmentRef, add } = cache;
+    cache.getQueryRef = (key, create) => {
+      const ref = getQueryRef.call(cache, key, create);
+      this.refs.add(ref);
+      return ref;
+    };
+    cache.getFragmentRef = (key, client, options) => {
+      const ref = getFragmentRef.call(cache, key, client, options);
+      this.refs.add(ref);
+      return ref;
+    };
+    cache.add = (key, ref) => {
+      this.refs.add(ref);
+      add.call(cache, key, ref);
+    };
+    return () => {
+      cache.getQueryRef = getQueryRef;
+      cache.getFragmentRef = getFragmentRef;
+      cache.add = add;
+    };
+  }
+}

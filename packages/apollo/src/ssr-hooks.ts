@@ -1,0 +1,109 @@
+import { type ApolloClient, NetworkStatus, type WatchQueryFetchPolicy } from '@apollo/client';
+import { skipToken, useApolloClient } from '@apollo/client/react';
+import type { HookWrappers } from '@apollo/client/react/internal';
+import type { DocumentNode } from 'graphql';
+import { use } from 'react';
+import type { HookFetchOptions, RequestSession } from './session';
+
+/** The subset of `useQuery` / `useSuspenseQuery` options the server strategy reads. */
+interface HookOptions extends HookFetchOptions {
+  client?: ApolloClient;
+  skip?: boolean;
+  ssr?: boolean;
+  fetchPolicy?: WatchQueryFetchPolicy;
+}
+
+type HookOptionsArg = HookOptions | typeof skipToken | undefined;
+
+interface QueryResultLike {
+  loading?: boolean;
+  data?: unknown;
+  dataState?: string;
+  error?: unknown;
+  networkStatus?: NetworkStatus;
+}
+
+type AnyHook = (query: DocumentNode, options?: unknown) => QueryResultLike;
+
+/** Policies under which Apollo never fetches during SSR, so neither does Kiln. */
+const NO_SERVER_FETCH = new Set<string>(['standby', 'cache-only', 'no-cache']);
+
+function fetchableOptions(
+  options: HookOptionsArg,
+  defaultPolicy: WatchQueryFetchPolicy | undefined,
+  allowSsrFalse: boolean,
+): HookOptions | undefined {
+  if (options === skipToken) return undefined;
+  const opts = options ?? {};
+  if (opts.skip) return undefined;
+  if (!allowSsrFalse && opts.ssr === false) return undefined;
+  const policy = opts.fetchPolicy ?? defaultPolicy;
+  if (policy && NO_SERVER_FETCH.has(policy)) return undefined;
+  return opts;
+}
+
+/**
+ * The server-side hook wrappers of the one-pass strategy. Every wrapped hook calls `use()`
+ * exactly once on every render (React replays `use()` results by call order when it retries
+ * a suspended component, so the count must not change between attempts), then lets Apollo's
+ * own hook read the cache:
+ *
+ * - `useQuery`: when the cache lacks the query, it is fetched with `client.query` (one fetch
+ *   per document and variables, shared) and the component suspends until it arrives, so React
+ *   retries only the waiting component instead of rendering the tree again. A failed fetch is
+ *   rendered as Apollo renders it in the browser: `error` set, `loading` false.
+ * - `useSuspenseQuery`: fetched the same way before Apollo's hook runs, which then finds the
+ *   data in the cache and keeps no request of its own. A failure with `errorPolicy: 'none'` is
+ *   thrown, as Apollo does, so the nearest Suspense boundary is retried in the browser.
+ *
+ * `skip`, `skipToken`, `ssr: false` (for `useQuery`) and the `standby`, `cache-only` and
+ * `no-cache` policies fetch nothing on the server, as Apollo documents.
+ */
+export function serverHookWrappers(session: RequestSession): HookWrappers {
+  const wrapQuery = (original: AnyHook): AnyHook =>
+    // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
+    function useKilnServerQuery(query, options) {
+      const opts = options as HookOptionsArg;
+      const client = useApolloClient(typeof opts === 'object' ? opts.client : undefined);
+      const fetchable =
+        client === session.client
+          ? fetchableOptions(opts, client.defaultOptions.watchQuery?.fetchPolicy, false)
+          : undefined;
+      use(fetchable ? session.ensure(query, fetchable) : session.ready);
+      const result = original(query, options);
+      if (!fetchable || result.error !== undefined) return result;
+      const failure = session.errorFor(query, fetchable.variables);
+      if (!failure) return result;
+      return {
+        ...result,
+        loading: false,
+        networkStatus: NetworkStatus.error,
+        error: failure.error,
+        data: failure.errorPolicy === 'none' ? undefined : result.data,
+        dataState:
+          failure.errorPolicy === 'none' || result.data === undefined ? 'empty' : result.dataState,
+      };
+    };
+
+  const wrapSuspenseQuery = (original: AnyHook): AnyHook =>
+    // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
+    function useKilnServerSuspenseQuery(query, options) {
+      const opts = options as HookOptionsArg;
+      const client = useApolloClient(typeof opts === 'object' ? opts.client : undefined);
+      const fetchable =
+        client === session.client
+          ? fetchableOptions(opts, client.defaultOptions.watchQuery?.fetchPolicy, true)
+          : undefined;
+      use(fetchable ? session.ensure(query, fetchable) : session.ready);
+      if (fetchable) {
+        const failure = session.errorFor(query, fetchable.variables);
+        if (failure && failure.errorPolicy === 'none') throw failure.error;
+      }
+      return original(query, options);
+    };
+
+  return {
+    useQuery: wrapQuery as unknown as HookWrappers['useQuery'],
+    useSuspenseQuery: wrapSuspenseQuery as unknown as HookWrappers['useSuspenseQuery'],
+  };
+}

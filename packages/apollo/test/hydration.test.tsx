@@ -1,0 +1,208 @@
+import { renderToHtml } from '@kiln/core';
+import { type BrowserSession, type Listening, launchChromium, listen } from '@kiln/test-utils';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { apollo, forwardHeaders } from '../src/index';
+import { Document } from './fixtures/document';
+import { startGraphQLServer, type TestGraphQLServer } from './fixtures/graphql-server';
+import { httpClient } from './fixtures/render';
+
+type Page = Awaited<ReturnType<Awaited<ReturnType<BrowserSession['context']>>['newPage']>>;
+
+let gql: TestGraphQLServer;
+let site: Listening;
+let chromium: BrowserSession;
+let bundle: string;
+/** Errors `renderToHtml` reported while serving pages (the errors page reports two). */
+const siteErrors: unknown[] = [];
+
+beforeAll(async () => {
+  const built = await build({
+    entryPoints: [new URL('./fixtures/browser-entry.tsx', import.meta.url).pathname],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['@kiln/source'],
+    jsx: 'automatic',
+    // production React still reports hydration mismatches through onRecoverableError
+    define: { 'process.env.NODE_ENV': '"production"' },
+    minify: true,
+    logLevel: 'silent',
+  });
+  bundle = built.outputFiles[0]!.text;
+  gql = await startGraphQLServer();
+  site = await listen((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/graphql') return gql.handle(req, res);
+    if (url.pathname === '/client.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(bundle);
+      return;
+    }
+    void renderToHtml(<Document path={url.pathname} />, {
+      request: req,
+      mode: url.searchParams.get('mode') === 'buffer' ? 'buffer' : 'stream',
+      bootstrapModules: ['/client.js'],
+      plugins: [apollo({ makeClient: (ctx) => httpClient(gql.url, forwardHeaders(ctx)) })],
+      onError: (error) => siteErrors.push(error),
+    }).then((result) => result.pipe(res));
+  });
+  chromium = await launchChromium();
+});
+
+afterAll(async () => {
+  await chromium?.close();
+  await site?.close();
+  await gql?.close();
+});
+
+beforeEach(() => {
+  gql.reset();
+  siteErrors.length = 0;
+});
+
+interface Visit {
+  page: Page;
+  consoleErrors: string[];
+  graphqlFromBrowser: string[];
+  /** Texts of Apollo loading states that were in the DOM at any time. */
+  loadingSeen(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `path` and records console errors, GraphQL requests made by the browser and every
+ * Apollo loading state (`.loading`) ever inserted into the DOM, from the first parsed byte.
+ */
+async function visit(
+  path: string,
+  cookie?: string,
+  prepare?: (context: Awaited<ReturnType<BrowserSession['context']>>) => Promise<void>,
+): Promise<Visit> {
+  const context = await chromium.context();
+  await prepare?.(context);
+  if (cookie) {
+    const [name, value] = cookie.split('=') as [string, string];
+    await context.addCookies([{ name, value, url: site.url }]);
+  }
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  const graphqlFromBrowser: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  page.on('request', (request) => {
+    if (request.url().includes('/graphql')) graphqlFromBrowser.push(request.postData() ?? '');
+  });
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __loadingSeen: string[] }).__loadingSeen = seen;
+    new MutationObserver((records) => {
+      for (const record of records) {
+        for (const node of record.addedNodes) {
+          if (node instanceof Element) {
+            if (node.matches('.loading')) seen.push(node.textContent ?? '');
+            for (const inner of node.querySelectorAll('.loading'))
+              seen.push(inner.textContent ?? '');
+          }
+        }
+      }
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await page.goto(`${site.url}${path}`, { waitUntil: 'load' });
+  await page.waitForSelector('body[data-hydrated="yes"]');
+  await page.waitForFunction(() => document.querySelectorAll('.fallback').length === 0);
+  // the hydration window (forceFetchDelayMs) is 100 ms; wait past it to catch late refetches
+  await page.waitForTimeout(300);
+  return {
+    page,
+    consoleErrors,
+    graphqlFromBrowser,
+    loadingSeen: () =>
+      page.evaluate(() => (window as unknown as { __loadingSeen: string[] }).__loadingSeen),
+    close: () => context.close(),
+  };
+}
+
+describe('hydration in Chromium', () => {
+  it.each([
+    ['/shop', 'stream'],
+    ['/shop', 'buffer'],
+    ['/suspense', 'stream'],
+    ['/mixed', 'stream'],
+    ['/mixed', 'buffer'],
+  ])(
+    'hydrates %s (%s) with no GraphQL request, no console error, no loading state',
+    async (path, mode) => {
+      gql.data.reviewDelayMs = mode === 'stream' ? 150 : 0;
+      const v = await visit(`${path}?mode=${mode}`, 'user=Ada');
+      try {
+        expect(v.consoleErrors).toEqual([]);
+        expect(v.graphqlFromBrowser).toEqual([]);
+        expect(await v.loadingSeen()).toEqual([]);
+        expect(await v.page.textContent('#greeting')).toBe('Hello, Ada');
+        expect(await v.page.locator('ul.reviews li').count()).toBe(8);
+        await v.page.click('#counter');
+        expect(await v.page.textContent('#counter')).toBe('clicked 1');
+        expect(siteErrors).toEqual([]);
+        if (path === '/mixed') {
+          expect(await v.page.textContent('#stamp')).toBe('stamp 1');
+          expect(await v.page.textContent('#slow')).toBe('waited 120');
+        }
+      } finally {
+        await v.close();
+      }
+    },
+    60_000,
+  );
+
+  it('hydrates a streamed page whose results arrive after the client started', async () => {
+    gql.data.reviewDelayMs = 1_500;
+    const v = await visit('/suspense?mode=stream', undefined, async (context) => {
+      await context.addInitScript(() => {
+        // counts the chunks pushed before the client plugin takes the queue over
+        const early = Object.assign([] as unknown[], {
+          push(...items: unknown[]) {
+            (window as unknown as { __early: number }).__early += items.length;
+            return Array.prototype.push.apply(early, items);
+          },
+        });
+        (window as unknown as { __early: number }).__early = 0;
+        (window as unknown as { __kilnApollo_apollo: unknown[] }).__kilnApollo_apollo = early;
+      });
+    });
+    try {
+      expect(v.consoleErrors).toEqual([]);
+      expect(v.graphqlFromBrowser).toEqual([]);
+      expect(await v.loadingSeen()).toEqual([]);
+      expect(await v.page.locator('ul.reviews li').count()).toBe(8);
+      const { early, total } = await v.page.evaluate(() => ({
+        early: (window as unknown as { __early: number }).__early,
+        total: [...document.scripts].filter((s) => s.text.includes('__kilnApollo_apollo')).length,
+      }));
+      expect(early).toBeGreaterThanOrEqual(1);
+      expect(total - early).toBeGreaterThanOrEqual(1);
+    } finally {
+      await v.close();
+    }
+  }, 60_000);
+
+  it('shows a server error the same after hydration', async () => {
+    const v = await visit('/errors?mode=stream');
+    try {
+      expect(v.consoleErrors).toEqual([]);
+      expect(await v.page.textContent('#broken')).toBe('error: broken field');
+      expect(await v.page.textContent('#partial')).toBe('ok=fine bad=null error=bad field');
+      expect(await v.loadingSeen()).toEqual([]);
+      // the query that failed on the server is retried once by the browser after hydration;
+      // the partial result (errorPolicy: 'all') came with data and is not
+      expect(v.graphqlFromBrowser).toHaveLength(1);
+      expect(v.graphqlFromBrowser[0]).toContain('Broken');
+    } finally {
+      await v.close();
+    }
+  }, 60_000);
+});
