@@ -1,0 +1,367 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RenderErrorInfo } from '@kiln/core';
+import {
+  attr,
+  type BrowserSession,
+  findAll,
+  launchChromium,
+  parseDocument,
+  textOf,
+} from '@kiln/test-utils';
+import type { Page as BrowserPage } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { visitorHue } from '../../src/app/format';
+import { buildClient } from '../../src/build';
+import type { RunningServer, ServerOptions } from '../../src/server/run';
+import { CHROME_UA, deadEndpoint, GOOGLEBOT_UA, getPage, getTimed } from './http';
+
+/** Starts one of the example servers (each example's `startServer`). */
+export type StartServer = (options: ServerOptions) => Promise<RunningServer>;
+
+/** Latency of the slow section in these tests; the shell must arrive well before it. */
+const PICKS_LATENCY_MS = 2_000;
+
+const VIEWPORT = { width: 1000, height: 900 };
+
+const PICKS_MARKUP = 'data-testid="picks"';
+
+/** Pixels of a 1000×900 screenshot allowed to differ by anti-aliasing (0.002 %). */
+const MAX_EDGE_PIXELS = 20;
+
+const hydrated = (page: BrowserPage) =>
+  page.waitForFunction(() => {
+    const picks = document.querySelector('[data-testid="picks"]');
+    return (
+      window.__kilnExample?.hydrated === true &&
+      picks !== null &&
+      Object.keys(picks).some((key) => key.startsWith('__reactFiber'))
+    );
+  });
+
+const screenshot = async (page: BrowserPage) => {
+  await page.evaluate(() => document.fonts.ready);
+  return page.screenshot({
+    fullPage: true,
+    animations: 'disabled',
+    caret: 'hide',
+    mask: [page.locator('[data-live]')],
+  });
+};
+
+/**
+ * How many pixels differ between two PNG screenshots of the same size (decoded by Chromium;
+ * -1 when the sizes differ).
+ */
+const differentPixels = (page: BrowserPage, a: Buffer, b: Buffer): Promise<number> =>
+  page.evaluate(
+    async ([first, second]) => {
+      const pixels = async (base64: string) => {
+        const image = new Image();
+        image.src = `data:image/png;base64,${base64}`;
+        await image.decode();
+        const canvas = document.createElement('canvas');
+        canvas.width = image.width;
+        canvas.height = image.height;
+        const g = canvas.getContext('2d')!;
+        g.drawImage(image, 0, 0);
+        return g.getImageData(0, 0, image.width, image.height);
+      };
+      const [x, y] = [await pixels(first), await pixels(second)];
+      if (x.width !== y.width || x.height !== y.height) return -1;
+      let differ = 0;
+      for (let i = 0; i < x.data.length; i += 4) {
+        if (x.data.slice(i, i + 4).some((v, k) => v !== y.data[i + k])) differ++;
+      }
+      return differ;
+    },
+    [a.toString('base64'), b.toString('base64')] as const,
+  );
+
+/** The CSS text of every `<style>` in a document, in order. */
+const styleText = (html: string) =>
+  findAll(parseDocument(html), 'style')
+    .map((style) => textOf(style))
+    .join('\n');
+
+/**
+ * The end-to-end tests every example server must pass, in a real Chromium: JavaScript-free
+ * rendering equal to the hydrated page, clean hydration, personalisation, fresh data,
+ * streaming, status codes, crawlers, disconnects and a GraphQL outage.
+ */
+export function describeExampleServer(name: string, start: StartServer): void {
+  describe(`${name} example server`, () => {
+    let assetsDir: string;
+    let server: RunningServer;
+    let browser: BrowserSession;
+    /** One JavaScript-enabled tab for the browser tests (opening tabs is slow on small machines). */
+    let page: BrowserPage;
+    const renderErrors: { error: unknown; info: RenderErrorInfo }[] = [];
+    /** Console errors and warnings, page errors, and /graphql requests of `page`, since the last `visit`. */
+    const seen = { messages: [] as string[], graphql: [] as string[] };
+    const visit = async (path: string) => {
+      seen.messages = [];
+      seen.graphql = [];
+      const response = await page.goto(server.url + path);
+      await hydrated(page);
+      return response;
+    };
+
+    beforeAll(async () => {
+      assetsDir = await mkdtemp(join(tmpdir(), `kiln-example-${name}-`));
+      await buildClient({ outDir: assetsDir });
+      server = await start({
+        port: 0,
+        host: '127.0.0.1',
+        assetsDir,
+        picksLatencyMs: PICKS_LATENCY_MS,
+        onError: (error, info) => renderErrors.push({ error, info }),
+      });
+      browser = await launchChromium();
+      const live = await browser.context({ userAgent: CHROME_UA, viewport: VIEWPORT });
+      page = await live.newPage();
+      page.on('console', (message) => {
+        if (message.type() === 'error' || message.type() === 'warning') {
+          seen.messages.push(message.text());
+        }
+      });
+      page.on('pageerror', (error) => seen.messages.push(error.message));
+      page.on('request', (request) => {
+        if (new URL(request.url()).pathname === '/graphql') seen.graphql.push(request.url());
+      });
+      // The first render loads modules; time the later ones.
+      await getPage(server.url);
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await server?.close();
+      if (assetsDir) await rm(assetsDir, { recursive: true, force: true });
+    });
+
+    it('shows every part styled without JavaScript, pixel for pixel as after hydration', async () => {
+      const noScript = await browser.context({
+        javaScriptEnabled: false,
+        userAgent: CHROME_UA,
+        viewport: VIEWPORT,
+      });
+      const plain = await noScript.newPage();
+      // The streamed page cannot reveal its late parts without JavaScript; its <noscript>
+      // refresh brings the same page rendered complete.
+      const response = await plain.goto(server.url);
+      expect(response?.status()).toBe(200);
+      await plain.waitForURL(`${server.url}/?noscript=1`, { waitUntil: 'load' });
+      await expect(plain.locator('[data-testid="picks"] li').count()).resolves.toBe(3);
+      await expect(plain.locator('[data-testid="picks-loading"]').count()).resolves.toBe(0);
+      const header = await plain
+        .locator('header')
+        .evaluate((el) => getComputedStyle(el).backgroundColor);
+      expect(header).not.toBe('rgba(0, 0, 0, 0)');
+      const before = await screenshot(plain);
+      await noScript.close();
+
+      await visit('/');
+      const after = await screenshot(page);
+
+      // Chromium may anti-alias a few edge pixels differently from one paint to the next; an
+      // unstyled or re-laid-out page differs in tens of thousands.
+      const differ = await differentPixels(page, before, after);
+      if (differ !== 0) {
+        const dir = join('test-results', `examples-${name}`);
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, 'without-js.png'), before);
+        await writeFile(join(dir, 'hydrated.png'), after);
+      }
+      expect(differ, 'screenshots differ (see test-results/)').toBeGreaterThanOrEqual(0);
+      expect(differ, 'screenshots differ (see test-results/)').toBeLessThanOrEqual(MAX_EDGE_PIXELS);
+    });
+
+    it('hydrates with no error, no warning and no GraphQL request, under a strict CSP', async () => {
+      const response = await visit('/products/kettle');
+      const csp = response?.headers()['content-security-policy'] ?? '';
+      expect(csp).toMatch(/script-src 'nonce-[A-Za-z0-9+/=]{20,}'/);
+      expect(csp).toMatch(/style-src 'nonce-[A-Za-z0-9+/=]{20,}'/);
+      expect(csp).not.toContain('unsafe-inline');
+      expect(await page.evaluate(() => window.__kilnExample?.recoverableErrors)).toEqual([]);
+      expect(seen.graphql).toEqual([]);
+      expect(await page.title()).toBe('Stovetop kettle · Kiln shop');
+      expect(await page.locator('head title').count()).toBe(1);
+      expect(await page.locator('meta[name="description"]').getAttribute('content')).toContain(
+        'Enamelled steel',
+      );
+
+      const add = page.getByTestId('add-kettle');
+      await add.click();
+      await expect.poll(() => add.textContent()).toBe('In cart: 1');
+      await add.click();
+      await expect.poll(() => add.textContent()).toBe('In cart: 2');
+      expect(await page.getByTestId('cart').textContent()).toBe('Cart: 2');
+      // The "added" colour is a rule the browser inserted: the CSP nonce let it in.
+      expect(await add.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(
+        'rgb(4, 120, 87)',
+      );
+
+      expect(seen.messages).toEqual([]);
+      expect(seen.graphql).toEqual([]);
+    });
+
+    it('signs a visitor in with the form and greets them with member prices', async () => {
+      await visit('/products/mugs');
+      expect(await page.getByTestId('greeting').textContent()).toBe('Hello, guest.');
+      await page.getByLabel('Your name').fill('Ada');
+      await Promise.all([
+        page.waitForURL(`${server.url}/`),
+        page.getByRole('button', { name: /sign in/i }).click(),
+      ]);
+      await hydrated(page);
+      expect(await page.getByTestId('greeting').textContent()).toContain('Welcome back, Ada');
+      expect(await page.getByTestId('product-kettle').getByTestId('price').textContent()).toBe(
+        '$44.10$49.00',
+      );
+      expect(seen.messages).toEqual([]);
+      expect(seen.graphql).toEqual([]);
+      await page.context().clearCookies();
+    });
+
+    it('gives two visitors different HTML and CSS, also when rendered at the same time', async () => {
+      const visitors = ['Ada', 'Grace', 'Ada', 'Grace', 'Linus'];
+      const pages = await Promise.all(
+        visitors.map((visitor) => getPage(server.url, { cookie: `kiln_visitor=${visitor}` })),
+      );
+      pages.forEach((page, i) => {
+        const visitor = visitors[i]!;
+        expect(page.status).toBe(200);
+        expect(page.html).toContain(`Welcome back, <strong>${visitor}</strong>`);
+        for (const other of visitors) {
+          if (other !== visitor) expect(page.html).not.toContain(`<strong>${other}</strong>`);
+        }
+        expect(styleText(page.html)).toContain(`hsl(${visitorHue(visitor)} 55% 30%)`);
+      });
+      expect(styleText(pages[0]!.html)).not.toContain(`hsl(${visitorHue('Grace')} 55% 30%)`);
+
+      const guest = await getPage(server.url);
+      expect(guest.html).toContain('Hello, guest.');
+      expect(guest.html).toContain('$49.00');
+      expect(pages[0]!.html).toContain('$44.10');
+    });
+
+    it('shows fresh data on every load', async () => {
+      const visits = (html: string) => Number(/visited (?:<!-- -->)?(\d+)/.exec(html)?.[1]);
+      const views = (html: string) => Number(/Viewed (?:<!-- -->)?(\d+)/.exec(html)?.[1]);
+      const product = `${server.url}/products/teapot`;
+      const [home, item] = await Promise.all([getPage(server.url), getPage(product)]);
+      const [homeAgain, itemAgain] = await Promise.all([getPage(server.url), getPage(product)]);
+      expect(visits(homeAgain.html)).toBeGreaterThan(visits(home.html));
+      expect(views(itemAgain.html)).toBe(views(item.html) + 1);
+
+      await visit('/');
+      const shown = await page.getByTestId('visits').textContent();
+      await page.reload();
+      await hydrated(page);
+      expect(visits((await page.getByTestId('visits').textContent()) ?? '')).toBeGreaterThan(
+        visits(shown ?? ''),
+      );
+    });
+
+    it('streams the slow section after the shell, with its styles before it', async () => {
+      const { status, chunks } = await getTimed(server.url);
+      expect(status).toBe(200);
+      const body = chunks.map((chunk) => chunk.text).join('');
+      const picksIndex = chunks.findIndex((chunk) => chunk.text.includes(PICKS_MARKUP));
+      expect(picksIndex).toBeGreaterThan(0);
+      // The shell (everything up to the footer, with the fallback) before the slow data...
+      const shellIndex = chunks.findIndex((chunk) => chunk.text.includes('</footer>'));
+      expect(shellIndex).toBeGreaterThanOrEqual(0);
+      expect(shellIndex).toBeLessThan(picksIndex);
+      const shell = chunks
+        .slice(0, shellIndex + 1)
+        .map((chunk) => chunk.text)
+        .join('');
+      expect(shell).toContain('data-testid="picks-loading"');
+      expect(shell).not.toContain(PICKS_MARKUP);
+      // ...sent without waiting for it (a buffered page could send nothing before the slow data
+      // exists, PICKS_LATENCY_MS after the request), and the picks once they exist.
+      expect(chunks[shellIndex]!.at).toBeLessThan(PICKS_LATENCY_MS);
+      expect(chunks[picksIndex]!.at).toBeGreaterThanOrEqual(PICKS_LATENCY_MS);
+
+      // Every class the streamed picks use has its rule in a <style> earlier in the document.
+      const picksAt = body.indexOf(PICKS_MARKUP);
+      const streamed = body.slice(picksAt, body.indexOf('</ul>', picksAt));
+      const classes = [...streamed.matchAll(/class="([^"]+)"/g)].flatMap((m) => m[1]!.split(' '));
+      expect(classes.length).toBeGreaterThan(0);
+      const stylesBefore = styleText(`${body.slice(0, picksAt)}</body></html>`);
+      for (const name of new Set(classes)) expect(stylesBefore).toContain(`.${name}`);
+    });
+
+    it('answers 404 for unknown pages and redirects with the right status', async () => {
+      const missing = await getPage(`${server.url}/no/such/page`);
+      expect(missing.status).toBe(404);
+      expect(missing.html).toContain('Nothing here');
+      expect((await getPage(`${server.url}/products/unicorn`)).status).toBe(404);
+
+      const moved = await getPage(`${server.url}/shop`);
+      expect(moved.status).toBe(301);
+      expect(moved.headers.get('location')).toBe('/');
+
+      const signIn = await getPage(`${server.url}/signin?name=Ada`);
+      expect(signIn.status).toBe(303);
+      expect(signIn.headers.get('location')).toBe('/');
+      expect(signIn.headers.get('set-cookie')).toMatch(/^kiln_visitor=Ada;.*HttpOnly/);
+      const signOut = await getPage(`${server.url}/signout`, { cookie: 'kiln_visitor=Ada' });
+      expect(signOut.status).toBe(303);
+      expect(signOut.headers.get('set-cookie')).toMatch(/^kiln_visitor=;.*Max-Age=0/);
+    });
+
+    it('gives a crawler the complete page without streaming scripts', async () => {
+      const page = await getPage(server.url, { userAgent: GOOGLEBOT_UA });
+      expect(page.status).toBe(200);
+      const doc = parseDocument(page.html);
+      expect(page.html).toContain(PICKS_MARKUP);
+      expect(page.html).not.toContain('picks-loading');
+      expect(page.html).not.toContain('http-equiv="refresh"');
+      for (const script of findAll(doc, 'script')) {
+        const inert =
+          attr(script, 'type') === 'application/json' || attr(script, 'src') !== undefined;
+        expect(inert, `inline script: ${textOf(script).slice(0, 80)}`).toBe(true);
+      }
+      expect(findAll(doc, 'template')).toEqual([]);
+      const head = findAll(doc, 'head')[0]!;
+      expect(findAll(head, 'title').map(textOf)).toEqual(['Kiln shop · Kitchenware']);
+    });
+
+    it('survives a client that disconnects mid-stream', async () => {
+      const dropped = await getTimed(server.url, () => 'disconnect');
+      expect(dropped.disconnected).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, PICKS_LATENCY_MS + 300));
+      const next = await getPage(server.url);
+      expect(next.status).toBe(200);
+      expect(next.html).toContain(PICKS_MARKUP);
+      const unexpected = renderErrors.filter((e) => e.info.phase === 'shell');
+      expect(unexpected).toEqual([]);
+    });
+
+    it('shows an error state and stays up when the GraphQL endpoint is down', async () => {
+      const outage = await start({
+        port: 0,
+        host: '127.0.0.1',
+        assetsDir,
+        picksLatencyMs: PICKS_LATENCY_MS,
+        graphqlUrl: await deadEndpoint(),
+        onError: () => {},
+      });
+      try {
+        for (const path of ['/', '/products/kettle']) {
+          const page = await getPage(outage.url + path);
+          expect(page.status).toBe(503);
+          expect(page.html).toContain('The shop is unavailable');
+        }
+        const crawler = await getPage(outage.url, { userAgent: GOOGLEBOT_UA });
+        expect(crawler.status).toBe(503);
+        expect((await getPage(`${outage.url}/no/such/page`)).status).toBe(404);
+      } finally {
+        await outage.close();
+      }
+    });
+  });
+}
