@@ -8,10 +8,11 @@
  * A fenced block is checked when its language is `ts` or `tsx` and its info string does not
  * say `no-check` (for fragments that cannot stand alone, such as a shell of a config file).
  * `file=app.tsx` in the info string names the snippet's file, so other snippets of the same
- * page can import it (`import { App } from './app'`).
+ * page can import it (`import { App } from './app'`). A page that imports the reader's own app
+ * (`./app` or `./App`) without defining it gets a stand-in: a component rendering a document.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -142,6 +143,18 @@ export async function runTypedoc(outFile: string): Promise<string> {
   return readFileSync(outFile, 'utf8');
 }
 
+/** What `./app` resolves to in a page that does not define it: the reader's own app. */
+const appStandIn = `import type React from 'react';
+export function App(): React.JSX.Element {
+  return (
+    <html lang="en">
+      <body>app</body>
+    </html>
+  );
+}
+export default App;
+`;
+
 /**
  * Writes every snippet as a module under `.tmp/docs-check` and type-checks them all with the
  * workspace settings; returns the compiler's errors mapped back to their sources.
@@ -161,6 +174,12 @@ export async function typecheckSnippets(snippets: Snippet[]): Promise<string[]> 
     names.set(`${groups.get(group)}/${file}`, s.source);
     writeFileSync(join(folder, file), `${s.code}\nexport {};\n`);
   });
+  for (const folder of groups.values()) {
+    for (const name of ['app.tsx', 'App.tsx']) {
+      const file = join(dir, folder, name);
+      if (!existsSync(file)) writeFileSync(file, appStandIn);
+    }
+  }
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
