@@ -1,4 +1,6 @@
 import { runFromEnvironment } from '@kiln/example-app';
+import { pageCacheFromEnvironment } from './cache';
 import { startServer } from './server';
 
-await runFromEnvironment('Express', startServer);
+const cache = await pageCacheFromEnvironment(process.env);
+await runFromEnvironment('Express', (options) => startServer({ ...options, pages: cache?.pages }));

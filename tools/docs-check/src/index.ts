@@ -12,7 +12,7 @@
  * (`./app` or `./App`) without defining it gets a stand-in: a component rendering a document.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -174,12 +174,14 @@ export async function typecheckSnippets(snippets: Snippet[]): Promise<string[]> 
     names.set(`${groups.get(group)}/${file}`, s.source);
     writeFileSync(join(folder, file), `${s.code}\nexport {};\n`);
   });
-  for (const folder of groups.values()) {
-    for (const name of ['app.tsx', 'App.tsx']) {
-      const file = join(dir, folder, name);
-      if (!existsSync(file)) writeFileSync(file, appStandIn);
+  // Only the casing a page imports: `app.tsx` and `App.tsx` side by side fail with TS1149.
+  snippets.forEach((s) => {
+    const folder = join(dir, groups.get(s.group ?? s.source)!);
+    for (const m of s.code.matchAll(/from\s+['"]\.\/(app|App)['"]/g)) {
+      const taken = readdirSync(folder).some((f) => /^app\.tsx?$/i.test(f));
+      if (!taken) writeFileSync(join(folder, `${m[1]}.tsx`), appStandIn);
     }
-  }
+  });
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({

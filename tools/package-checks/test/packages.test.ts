@@ -135,10 +135,7 @@ describe('the checks catch a broken package', () => {
     const victim = packages[0]!;
     const broken = repack(tarballs[victim.name]!, 'effects', (dir) => {
       const file = join(dir, 'dist/index.js');
-      writeFileSync(
-        file,
-        `${readFileSync(file, 'utf8')}\nglobalThis.kilnLeak = setInterval(() => {}, 1000);\n`,
-      );
+      writeFileSync(file, `${readFileSync(file, 'utf8')}\nglobalThis.kilnLeak = true;\n`);
     });
     const r = await consumerTest(
       { ...tarballs, [victim.name]: broken },
@@ -165,11 +162,8 @@ describe('the checks catch a broken package', () => {
       for (const d of dropped) delete pkg.dependencies[d];
       writeFileSync(file, JSON.stringify(pkg, null, 2));
     });
-    const only = Object.fromEntries(
-      Object.entries(tarballs).filter(([n]) => n === victim!.name || n === '@kiln/serialize'),
-    );
     const r = await consumerTest(
-      { ...only, [victim!.name]: broken },
+      { ...tarballs, [victim!.name]: broken },
       { [victim!.name]: victim!.entries },
       {},
       peers,

@@ -6,6 +6,7 @@ import {
   type RenderContext,
   type RenderErrorInfo,
   type RenderMode,
+  type RenderOptions,
   type RenderResult,
   renderToHtml,
   useRenderContext,
@@ -34,6 +35,11 @@ export interface ShopOptions {
   timeoutMs?: number;
   /** Where render errors go (default: `console.error`). */
   onError?: (error: unknown, info: RenderErrorInfo) => void;
+  /**
+   * Renders a page (default `renderToHtml`). A page cache plugs in here:
+   * `render: (element, options) => pages.render(element, options)`.
+   */
+  render?: (element: ReactNode, options: RenderOptions) => Promise<RenderResult>;
 }
 
 /** What a server needs to serve the shop: pages, GraphQL and static assets. */
@@ -144,7 +150,7 @@ export async function createShop(options: ShopOptions = {}): Promise<Shop> {
     assetsPrefix: ASSETS_PREFIX,
     assetFiles: manifest.files,
     render: (request, init) =>
-      renderToHtml(<ServerApp />, {
+      (options.render ?? renderToHtml)(<ServerApp />, {
         request,
         nonce: createNonce(),
         mode: wantsNoScript(request) ? 'buffer' : (options.mode ?? 'auto'),

@@ -1,0 +1,123 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildClient } from '@kiln/example-app/build';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis } from '../../../packages/cache/test/redis-server';
+import { type ExamplePageCache, pageCacheFromEnvironment } from '../src/cache';
+import { startServer } from '../src/server';
+
+const CHROME_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
+
+interface Fetched {
+  status: number;
+  cache: string | null;
+  nonce: string;
+  html: string;
+}
+
+async function get(url: string, cookie?: string): Promise<Fetched> {
+  const headers: Record<string, string> = { 'user-agent': CHROME_UA };
+  if (cookie) headers.cookie = cookie;
+  const response = await fetch(url, { headers, redirect: 'manual' });
+  const csp = response.headers.get('content-security-policy') ?? '';
+  return {
+    status: response.status,
+    cache: response.headers.get('x-kiln-cache'),
+    nonce: /script-src 'nonce-([^']+)'/.exec(csp)?.[1] ?? '',
+    html: await response.text(),
+  };
+}
+
+/** Every `nonce` attribute of the page is the CSP header's nonce; returns the page without it. */
+function checkedNonce(page: Fetched): string {
+  const attributes = [...page.html.matchAll(/\snonce="([^"]*)"/g)].map((m) => m[1]);
+  expect(page.nonce.length).toBeGreaterThanOrEqual(20);
+  expect(attributes.length).toBeGreaterThan(0);
+  expect(new Set(attributes)).toEqual(new Set([page.nonce]));
+  return page.html.split(page.nonce).join('NONCE');
+}
+
+const visits = (html: string) => Number(/visited (?:<!-- -->)?(\d+)/.exec(html)?.[1]);
+
+describe.each(['memory', 'redis'] as const)('express example with KILN_CACHE=%s', (kind) => {
+  let assetsDir: string;
+  let redis: RedisServer | undefined;
+  const caches: ExamplePageCache[] = [];
+  const servers: { url: string; close(): Promise<void> }[] = [];
+
+  const startCached = async () => {
+    const cache = await pageCacheFromEnvironment({ KILN_CACHE: kind, REDIS_URL: redis?.url });
+    if (!cache) throw new Error('no page cache');
+    caches.push(cache);
+    const server = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      assetsDir,
+      picksLatencyMs: 50,
+      pages: cache.pages,
+    });
+    servers.push(server);
+    return server;
+  };
+
+  beforeAll(async () => {
+    assetsDir = await mkdtemp(join(tmpdir(), `kiln-example-express-${kind}-`));
+    await buildClient({ outDir: assetsDir });
+    if (kind === 'redis') redis = await startRedis();
+  });
+
+  afterAll(async () => {
+    for (const server of servers) await server.close();
+    for (const cache of caches) await cache.close();
+    await redis?.stop();
+    if (assetsDir) await rm(assetsDir, { recursive: true, force: true });
+  });
+
+  it('renders once, then serves the complete page from the cache with a fresh nonce each time', async () => {
+    const { url } = await startCached();
+    const pages = [];
+    for (let i = 0; i < 3; i++) pages.push(await get(`${url}/products/kettle`));
+    expect(pages.map((page) => page.cache)).toEqual(['miss', 'hit', 'hit']);
+    const bodies = pages.map((page) => {
+      expect(page.status).toBe(200);
+      expect(page.html).toContain('Stovetop kettle');
+      expect(page.html).toContain('data-testid="picks"');
+      expect(page.html).not.toContain('picks-loading');
+      return checkedNonce(page);
+    });
+    expect(new Set(pages.map((page) => page.nonce)).size).toBe(3);
+    expect(bodies[1]).toBe(bodies[0]);
+    expect(bodies[2]).toBe(bodies[0]);
+    // A hit is the stored render: the visit counter of the page does not move.
+    expect(visits(pages[2]!.html)).toBe(visits(pages[0]!.html));
+  });
+
+  it('never caches a signed-in visitor nor shows them to a guest', async () => {
+    const { url } = await startCached();
+    const guest = await get(url);
+    expect(guest.cache).toBe('miss');
+    for (const name of ['Ada', 'Grace']) {
+      const member = await get(url, `kiln_visitor=${name}`);
+      expect(member.cache).toBe('bypass');
+      expect(member.html).toContain(`Welcome back, <strong>${name}</strong>`);
+      checkedNonce(member);
+    }
+    const again = await get(url);
+    expect(again.cache).toBe('hit');
+    expect(again.html).toContain('Hello, guest.');
+    expect(again.html).not.toContain('Welcome back');
+    checkedNonce(again);
+  });
+
+  it.runIf(kind === 'redis')('shares pages between two servers through Redis', async () => {
+    const first = await startCached();
+    const second = await startCached();
+    expect((await get(`${first.url}/products/teapot`)).cache).toBe('miss');
+    const shared = await get(`${second.url}/products/teapot`);
+    expect(shared.cache).toBe('hit');
+    expect(shared.html).toContain('data-testid="picks"');
+    checkedNonce(shared);
+  });
+});
