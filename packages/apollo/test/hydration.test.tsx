@@ -1,6 +1,11 @@
 import { renderToHtml } from '@kiln/core';
-import { type BrowserSession, type Listening, launchChromium, listen } from '@kiln/test-utils';
-import { build } from 'esbuild';
+import {
+  type BrowserSession,
+  bundleForBrowser,
+  type Listening,
+  launchChromium,
+  listen,
+} from '@kiln/test-utils';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apollo, forwardHeaders } from '../src/index';
 import { Document } from './fixtures/document';
@@ -17,21 +22,10 @@ let bundle: string;
 const siteErrors: unknown[] = [];
 
 beforeAll(async () => {
-  const built = await build({
-    entryPoints: [new URL('./fixtures/browser-entry.tsx', import.meta.url).pathname],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['@kiln/source'],
-    jsx: 'automatic',
-    // production React still reports hydration mismatches through onRecoverableError
-    define: { 'process.env.NODE_ENV': '"production"' },
+  // production React still reports hydration mismatches through onRecoverableError
+  bundle = await bundleForBrowser(new URL('./fixtures/browser-entry.tsx', import.meta.url), {
     minify: true,
-    logLevel: 'silent',
   });
-  bundle = built.outputFiles[0]!.text;
   gql = await startGraphQLServer();
   site = await listen((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

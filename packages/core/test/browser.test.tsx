@@ -1,6 +1,10 @@
-import { fileURLToPath } from 'node:url';
-import { type BrowserSession, type Listening, launchChromium, listen } from '@kiln/test-utils';
-import { build } from 'esbuild';
+import {
+  type BrowserSession,
+  bundleForBrowser,
+  type Listening,
+  launchChromium,
+  listen,
+} from '@kiln/test-utils';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { renderToHtml } from '../src/index';
 import { Content, DocumentApp, Flavour, type Load, type PageData } from './fixtures/app';
@@ -43,19 +47,9 @@ let browser: BrowserSession;
 let clientJs = '';
 
 beforeAll(async () => {
-  const bundle = await build({
-    entryPoints: [fileURLToPath(new URL('./fixtures/client-entry.tsx', import.meta.url))],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    jsx: 'automatic',
-    conditions: ['@kiln/source'],
-    define: { 'process.env.NODE_ENV': '"development"' },
-    logLevel: 'silent',
+  clientJs = await bundleForBrowser(new URL('./fixtures/client-entry.tsx', import.meta.url), {
+    mode: 'development',
   });
-  clientJs = bundle.outputFiles[0]?.text ?? '';
   server = await listen(async (req, res) => {
     if (req.url === '/client.js') {
       res.setHeader('content-type', 'text/javascript');

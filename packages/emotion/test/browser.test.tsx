@@ -1,8 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { renderToHtml } from '@kiln/core';
-import { type BrowserSession, type Listening, launchChromium, listen } from '@kiln/test-utils';
-import { build } from 'esbuild';
+import {
+  type BrowserSession,
+  bundleForBrowser,
+  type Listening,
+  launchChromium,
+  listen,
+} from '@kiln/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emotion } from '../src/index';
 import { App, lateProducts, TEMPLATE, TemplateApp, visitorFor } from './app';
@@ -71,19 +75,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
 }
 
 beforeAll(async () => {
-  const bundle = (entry: string) =>
-    build({
-      entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      jsx: 'automatic',
-      conditions: ['@kiln/source'],
-      define: { 'process.env.NODE_ENV': '"production"' },
-      logLevel: 'silent',
-    }).then((result) => result.outputFiles[0]?.text ?? '');
+  const bundle = (entry: string) => bundleForBrowser(new URL(entry, import.meta.url));
   [clientJs, templateClientJs] = await Promise.all([
     bundle('./browser/client.tsx'),
     bundle('./browser/client-template.tsx'),

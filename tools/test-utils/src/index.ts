@@ -3,6 +3,7 @@
  * Test helpers shared by the Kiln packages: a real headless Chromium (the Debian
  * `chromium` package driven by playwright-core) and HTML parsing with parse5.
  */
+export { type BundleOptions, bundleForBrowser } from './bundle';
 export { type BrowserSession, findChromium, launchChromium } from './chromium';
 export { attr, type Element, findAll, parseDocument, textOf } from './html';
 export { type Listening, listen } from './server';
