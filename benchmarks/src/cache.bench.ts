@@ -14,12 +14,11 @@
  *
  * The server processes run this file (`KILN_CACHE_BENCH_SERVER=<kind>`) through tsx.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ApolloClient, ApolloLink, InMemoryCache } from '@apollo/client';
 import { SchemaLink } from '@apollo/client/link/schema';
@@ -28,6 +27,7 @@ import { memoryStore, pageCache, type RedisClientLike, redisStore, type Store } 
 import { type DataCache, type DataCacheLink, dataCache } from '@kiln/cache/apollo';
 import { type RenderOptions, renderToHtml } from '@kiln/core';
 import { emotion } from '@kiln/emotion';
+import { startRedis } from '@kiln/test-utils';
 import autocannon from 'autocannon';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
@@ -180,56 +180,6 @@ function start(kind: ServerKind, redisUrl: string | undefined): Promise<Started>
       reject(new Error(`[kiln/benchmarks] cache server ${kind} exited with code ${code}`));
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function pong(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.setTimeout(500);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
-/** A `redis-server` without persistence on a free loopback port. */
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(
-    process.env.REDIS_SERVER ?? 'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const exited = once(child, 'exit');
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    await exited;
-  };
-  child.once('error', () => {});
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (child.exitCode !== null) break;
-    if (await pong(port)) return { url: `redis://127.0.0.1:${port}`, stop };
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  await stop();
-  throw new Error(`[kiln/benchmarks] redis-server did not answer on port ${port}`);
 }
 
 interface Fetched {

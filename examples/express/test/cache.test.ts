@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClient } from '@kiln/example-app/build';
+import { type RedisServer, startRedis } from '@kiln/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedis } from '../../../packages/cache/test/redis-server';
 import { type ExamplePageCache, pageCacheFromEnvironment } from '../src/cache';
 import { startServer } from '../src/server';
 

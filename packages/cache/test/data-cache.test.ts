@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloClient, ApolloLink, gql, HttpLink, InMemoryCache } from '@apollo/client';
+import { type RedisServer, startRedis } from '@kiln/test-utils';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,6 @@ import { createControl } from '../src/control';
 import { dataCache } from '../src/data-cache';
 import { memoryStore } from '../src/memory-store';
 import { redisStore } from '../src/redis-store';
-import { type RedisServer, startRedis } from './redis-server';
 
 interface Calls {
   product: number;
@@ -326,11 +326,11 @@ describe('dataCache on Redis', () => {
     const [c1, c2] = await Promise.all([connect(), connect()]);
     const errors: unknown[] = [];
     const one = dataCache({
-      store: redisStore(c1, { prefix: 'd:' }),
+      store: redisStore(c1, { prefix: 'd:', timeoutMs: 5000 }),
       operations: { Products: { ttl: 60_000, tags: ['products'] } },
     });
     const two = dataCache({
-      store: redisStore(c2, { prefix: 'd:' }),
+      store: redisStore(c2, { prefix: 'd:', timeoutMs: 5000 }),
       operations: { Products: { ttl: 60_000 } },
       onError: (error) => errors.push(error),
     });

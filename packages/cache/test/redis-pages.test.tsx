@@ -1,13 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { listen } from '@kiln/test-utils';
+import { listen, type RedisServer, startRedis } from '@kiln/test-utils';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pageCache } from '../src/page-cache';
 import { redisStore } from '../src/redis-store';
 import { appState, handler } from './fixtures/app';
-import { type RedisServer, startRedis } from './redis-server';
 
 let redis: RedisServer;
 beforeAll(async () => {

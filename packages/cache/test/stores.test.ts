@@ -1,10 +1,10 @@
+import { type RedisServer, startRedis } from '@kiln/test-utils';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KilnCacheError } from '../src/errors';
 import { memoryStore } from '../src/memory-store';
 import { redisStore } from '../src/redis-store';
 import { type CacheEntry, invalidate, type Store } from '../src/store';
-import { type RedisServer, startRedis } from './redis-server';
 
 const entry = (value: Buffer | string, tags: string[] = [], meta = {}): CacheEntry => ({
   value,
@@ -134,13 +134,13 @@ describe('redisStore', () => {
   let n = 0;
   const stores: Store[] = [];
   beforeAll(async () => {
-    for (let i = 0; i < 4; i++) stores.push(redisStore(await connect(), { prefix: `c${i}:` }));
+    for (let i = 0; i < 4; i++) stores.push(redisStore(await connect(), { prefix: `c${i}:`, timeoutMs: 5000 }));
   });
   storeContract('redis', () => stores[n++]!);
 
   it('expires entries with their TTL and keeps a tag set alive as long as its longest entry', async () => {
     const client = await connect();
-    const store = redisStore(client, { prefix: 'ttl:' });
+    const store = redisStore(client, { prefix: 'ttl:', timeoutMs: 5000 });
     await store.set('short', entry('s', ['t']), 60);
     await store.set('long', entry('l', ['t']), 60_000);
     await store.set('short2', entry('s', ['t']), 60);
@@ -153,9 +153,9 @@ describe('redisStore', () => {
   });
 
   it('shares entries and invalidations between clients on one prefix', async () => {
-    const a = redisStore(await connect(), { prefix: 'shared:' });
-    const b = redisStore(await connect(), { prefix: 'shared:' });
-    const other = redisStore(await connect(), { prefix: 'other:' });
+    const a = redisStore(await connect(), { prefix: 'shared:', timeoutMs: 5000 });
+    const b = redisStore(await connect(), { prefix: 'shared:', timeoutMs: 5000 });
+    const other = redisStore(await connect(), { prefix: 'other:', timeoutMs: 5000 });
     await a.set('k', entry('from a', ['x']), 10_000);
     expect((await b.get('k'))?.value).toBe('from a');
     expect(await other.get('k')).toBeUndefined();

@@ -6,4 +6,5 @@
 export { type BundleOptions, bundleForBrowser } from './bundle';
 export { type BrowserSession, findChromium, launchChromium } from './chromium';
 export { attr, type Element, findAll, parseDocument, textOf } from './html';
+export { type RedisServer, startRedis } from './redis';
 export { type Listening, listen } from './server';
