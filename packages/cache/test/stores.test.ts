@@ -134,7 +134,8 @@ describe('redisStore', () => {
   let n = 0;
   const stores: Store[] = [];
   beforeAll(async () => {
-    for (let i = 0; i < 4; i++) stores.push(redisStore(await connect(), { prefix: `c${i}:`, timeoutMs: 5000 }));
+    for (let i = 0; i < 4; i++)
+      stores.push(redisStore(await connect(), { prefix: `c${i}:`, timeoutMs: 5000 }));
   });
   storeContract('redis', () => stores[n++]!);
 
