@@ -113,3 +113,22 @@ export function fromBase64(text: string): Uint8Array {
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
+
+/**
+ * Sets `target[key]` as an own data property. A `__proto__` key is defined rather than
+ * assigned, so it never reaches (or replaces) the target's prototype.
+ */
+export function setKey(
+  target: Record<string | number, unknown>,
+  key: string | number,
+  value: unknown,
+): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else target[key] = value;
+}

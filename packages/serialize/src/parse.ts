@@ -6,6 +6,7 @@ import {
   errorConstructor,
   FORMAT_VERSION,
   fromBase64,
+  setKey,
   TAG,
   typedArrayConstructor,
 } from './format';
@@ -26,17 +27,6 @@ interface Reader {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 const BIGINT = /^-?(?:0|[1-9][0-9]*)$/;
-
-function setKey(target: Node, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else target[key] = value;
-}
 
 function invalid(problem: string): KilnSerializeError {
   return new KilnSerializeError(

@@ -1,5 +1,5 @@
 import { addSegment, isStackOverflow, KilnSerializeError, type PathSegment } from './errors';
-import { DEFAULT_MAX_DEPTH, DEFAULT_ROOT, FORMAT_VERSION, TAG, toBase64 } from './format';
+import { DEFAULT_MAX_DEPTH, DEFAULT_ROOT, FORMAT_VERSION, setKey, TAG, toBase64 } from './format';
 import type { Reducer, SerializeOptions } from './types';
 
 /**
@@ -185,17 +185,6 @@ interface Writer {
   nextId: number;
   reducers: [string, Reducer][];
   maxDepth: number;
-}
-
-function setKey(target: Holder, key: string | number, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else target[key] = value;
 }
 
 function className(value: object): string {
