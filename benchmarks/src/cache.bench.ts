@@ -15,7 +15,6 @@
  * The server processes run this file (`KILN_CACHE_BENCH_SERVER=<kind>`) through tsx.
  */
 
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +30,7 @@ import { startRedis } from '@kiln/test-utils';
 import autocannon from 'autocannon';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
+import { forkServer } from './child-server';
 import {
   compare,
   formatMs,
@@ -145,41 +145,14 @@ interface Started {
   stop(): Promise<void>;
 }
 
-function start(kind: ServerKind, redisUrl: string | undefined): Promise<Started> {
-  const child: ChildProcess = fork(thisFile, [], {
+async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Started> {
+  const server = await forkServer(thisFile, {
+    label: `cache server ${kind}`,
     cwd: benchmarksDir,
     execArgv: ['--import', 'tsx', '--conditions=@kiln/source'],
-    env: {
-      ...process.env,
-      NODE_ENV: process.env.NODE_ENV ?? 'production',
-      KILN_CACHE_BENCH_SERVER: kind,
-      REDIS_URL: redisUrl ?? '',
-    },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { KILN_CACHE_BENCH_SERVER: kind, REDIS_URL: redisUrl ?? '' },
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      if (child.connected) child.disconnect();
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
-  };
-  return new Promise<Started>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`[kiln/benchmarks] cache server ${kind} did not start within 60 s`));
-    }, 60_000);
-    child.once('message', (message) => {
-      clearTimeout(timer);
-      resolve({ kind, origin: `http://127.0.0.1:${(message as { port: number }).port}`, stop });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`[kiln/benchmarks] cache server ${kind} exited with code ${code}`));
-    });
-  });
+  return { kind, ...server };
 }
 
 interface Fetched {

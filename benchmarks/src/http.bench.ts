@@ -10,7 +10,7 @@
  * A second table measures the time to first byte with `LATENCY_MS=50` per GraphQL operation:
  * the hand-rolled pipeline against Kiln streaming the `useQuery` page and the suspense page.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+
 import { existsSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
+import { forkServer } from './child-server';
 import { formatMs, formatRatio, quantile, quick, resultsDir, saveResults } from './harness';
 import type { ServerKind } from './http/server';
 import { assertShopPage } from './shop/index';
@@ -78,42 +79,13 @@ interface Started {
   stop(): Promise<void>;
 }
 
-function start(serverFile: string, kind: ServerKind, latencyMs: number): Promise<Started> {
-  const child: ChildProcess = fork(serverFile, [kind], {
-    execArgv: [],
-    env: {
-      ...process.env,
-      NODE_ENV: process.env.NODE_ENV ?? 'production',
-      LATENCY_MS: String(latencyMs),
-    },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+async function start(serverFile: string, kind: ServerKind, latencyMs: number): Promise<Started> {
+  const server = await forkServer(serverFile, {
+    label: `server ${kind}`,
+    args: [kind],
+    env: { LATENCY_MS: String(latencyMs) },
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      if (child.connected) child.disconnect();
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
-  };
-  return new Promise<Started>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`[kiln/benchmarks] server ${kind} did not start within 60 s`));
-    }, 60_000);
-    child.once('message', (message) => {
-      clearTimeout(timer);
-      const { port } = message as { port: number };
-      resolve({ kind, origin: `http://127.0.0.1:${port}`, stop });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(
-        new Error(`[kiln/benchmarks] server ${kind} exited with code ${code} before listening`),
-      );
-    });
-  });
+  return { kind, ...server };
 }
 
 function cookieFor(user: string | undefined): Record<string, string> {

@@ -1,0 +1,56 @@
+import { type ChildProcess, fork } from 'node:child_process';
+
+/** A benchmark server running in its own child process on 127.0.0.1. */
+export interface ChildServer {
+  origin: string;
+  /** Disconnects the child (it closes and exits) and waits for it; SIGKILL after 5 s. */
+  stop(): Promise<void>;
+}
+
+export interface ForkServerOptions {
+  /** Names the server in errors (`server streamed`, `cache server redis`). */
+  label: string;
+  args?: string[];
+  execArgv?: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Forks `file` and resolves once the child reports `{ port }` over IPC, or rejects when it
+ * exits first or does not start within 60 s.
+ */
+export function forkServer(file: string, options: ForkServerOptions): Promise<ChildServer> {
+  const child: ChildProcess = fork(file, options.args ?? [], {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    execArgv: options.execArgv ?? [],
+    env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production', ...options.env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      if (child.connected) child.disconnect();
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
+  };
+  return new Promise<ChildServer>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`[kiln/benchmarks] ${options.label} did not start within 60 s`));
+    }, 60_000);
+    child.once('message', (message) => {
+      clearTimeout(timer);
+      const { port } = message as { port: number };
+      resolve({ origin: `http://127.0.0.1:${port}`, stop });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(
+        new Error(`[kiln/benchmarks] ${options.label} exited with code ${code} before listening`),
+      );
+    });
+  });
+}
