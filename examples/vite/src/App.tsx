@@ -1,6 +1,7 @@
 import { useQuery } from '@apollo/client/react';
 import styled from '@emotion/styled';
 import { type ReactNode, useEffect, useState } from 'react';
+import { Picks } from './Picks';
 import type { CatalogueItem } from './queries';
 import { CATALOGUE_QUERY } from './queries';
 import { Welcome } from './Welcome';
@@ -102,6 +103,7 @@ export function App(props: { url: string; onHydrated?: () => void }): ReactNode 
       <Title>Kiln shop</Title>
       <Welcome />
       {path === '/error' ? <Broken /> : <Catalogue />}
+      <Picks />
     </Main>
   );
 }

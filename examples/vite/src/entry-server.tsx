@@ -7,6 +7,7 @@ import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
 import { apollo, forwardHeaders } from '@kiln/apollo';
 import {
   type ErrorDocumentInfo,
+  type KilnPlugin,
   type RenderContext,
   type RenderErrorInfo,
   type RenderResult,
@@ -49,6 +50,32 @@ function errorDocument(dev: boolean) {
   };
 }
 
+/** The query parameter that asks for the complete (buffered) page, for browsers without JavaScript. */
+const NO_SCRIPT_PARAM = 'noscript';
+
+function escapeAttribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
+
+/**
+ * Streamed Suspense boundaries need JavaScript to appear. A browser without it follows this
+ * `<noscript>` refresh to the same page rendered complete (`?noscript=1`, buffered).
+ */
+const noScriptFallback: KilnPlugin = {
+  name: 'example-vite-noscript',
+  setup(ctx) {
+    return {
+      head: () => {
+        if (ctx.mode !== 'stream') return '';
+        const target = new URL(ctx.url);
+        target.searchParams.set(NO_SCRIPT_PARAM, '1');
+        const url = escapeAttribute(target.pathname + target.search);
+        return `<noscript><meta http-equiv="refresh" content="0; url=${url}"></noscript>`;
+      },
+    };
+  },
+};
+
 function ServerApp(): ReactNode {
   return <App url={useRenderContext().url.href} />;
 }
@@ -70,11 +97,17 @@ export function renderPage(
         headers: forwardHeaders(ctx, ['cookie', 'accept-language']),
       }),
     });
+  const noScript = new URL(request.url ?? '/', 'http://localhost').searchParams.has(
+    NO_SCRIPT_PARAM,
+  );
   return renderToHtml(<ServerApp />, {
     request,
     template: options.template,
     nonce: options.nonce,
-    plugins: [emotion(), apollo({ makeClient })],
+    // Streams to browsers (the shell first, staff picks when they arrive); complete pages for
+    // crawlers and for browsers without JavaScript.
+    mode: noScript ? 'buffer' : 'auto',
+    plugins: [noScriptFallback, emotion(), apollo({ makeClient })],
     onError: options.onError,
     errorDocument: errorDocument(options.dev),
   });

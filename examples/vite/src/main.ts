@@ -2,7 +2,8 @@ import { startServer } from './server';
 
 /**
  * `pnpm dev` (NODE_ENV unset: Vite middleware, HMR) or `pnpm start` (NODE_ENV=production: the
- * build in `DIST_DIR`, default `dist/`). `PORT` (default 3000, 0 for a free one) and `HOST`.
+ * build in `DIST_DIR`, default `dist/`). `PORT` (default 3000, 0 for a free one), `HOST` and
+ * `PICKS_LATENCY_MS`.
  */
 const env = process.env;
 const dev = env.NODE_ENV !== 'production';
@@ -11,6 +12,7 @@ const running = await startServer({
   port: env.PORT ? Number(env.PORT) : 3000,
   host: env.HOST || undefined,
   distDir: env.DIST_DIR || undefined,
+  picksLatencyMs: env.PICKS_LATENCY_MS ? Number(env.PICKS_LATENCY_MS) : undefined,
 });
 console.log(
   `Kiln example (Vite, ${dev ? 'development' : 'production'}) listening on ${running.url}`,

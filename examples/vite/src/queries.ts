@@ -19,3 +19,25 @@ export const CATALOGUE_QUERY: TypedDocumentNode<{ products: CatalogueItem[] }> =
     }
   }
 `;
+
+/** A staff pick: a product and why the staff like it. */
+export interface StaffPick {
+  id: string;
+  reason: string;
+  product: { id: string; name: string; hue: number };
+}
+
+/** Staff picks: a deliberately slow query, streamed in after the shell. */
+export const PICKS_QUERY: TypedDocumentNode<{ picks: StaffPick[] }> = gql`
+  query Picks {
+    picks {
+      id
+      reason
+      product {
+        id
+        name
+        hue
+      }
+    }
+  }
+`;

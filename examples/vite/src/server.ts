@@ -25,6 +25,8 @@ export interface ViteServerOptions {
   port?: number;
   /** Interface to listen on (default: all). */
   host?: string;
+  /** Latency of the staff picks query, in milliseconds (default 800): they stream in after the shell. */
+  picksLatencyMs?: number;
   /** The production build made by `buildApp()` (default `dist/`). */
   distDir?: string;
   /**
@@ -92,7 +94,7 @@ export async function startServer(options: ViteServerOptions = {}): Promise<Runn
   const httpServer = createHttpServer(app);
   const graphql = createShopGraphQL({
     store: createShopStore(),
-    picksLatencyMs: 800,
+    picksLatencyMs: options.picksLatencyMs ?? 800,
   });
 
   let vite: ViteDevServer | undefined;

@@ -2,6 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  CHROME_UA,
+  expectSameLook,
+  getTimed,
+  screenshot,
+  screenshotWithoutJavaScript,
+  VIEWPORT,
+} from '@kiln/example-app/test-support';
 import { type BrowserSession, launchChromium } from '@kiln/test-utils';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,11 +97,21 @@ function watch(page: Page): Seen {
   return seen;
 }
 
+/** Hydrated, with the streamed staff picks in place and hydrated too. */
 async function hydrated(page: Page, seen: Seen): Promise<void> {
   try {
-    await page.waitForFunction(() => window.__kilnVite?.hydrated === true, undefined, {
-      timeout: 30_000,
-    });
+    await page.waitForFunction(
+      () => {
+        const picks = document.querySelector('[data-testid="picks"]');
+        return (
+          window.__kilnVite?.hydrated === true &&
+          picks !== null &&
+          Object.keys(picks).some((key) => key.startsWith('__reactFiber'))
+        );
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
   } catch (error) {
     throw new Error(`the page did not hydrate; it logged:\n${seen.messages.join('\n')}`, {
       cause: error,
@@ -103,6 +121,40 @@ async function hydrated(page: Page, seen: Seen): Promise<void> {
 
 const STRICT_SCRIPT_SRC = /script-src 'nonce-[A-Za-z0-9+/=]{20,}' 'strict-dynamic'/;
 
+/** Latency of the staff picks in these tests; the shell must arrive well before it. */
+const PICKS_LATENCY_MS = 1_500;
+const PICKS_MARKUP = 'data-testid="picks"';
+
+/**
+ * A browser gets the shell (with the picks' fallback and every style it uses) before the slow
+ * staff picks exist, and the picks later in the same response, with their styles.
+ */
+async function expectStreamed(url: string): Promise<void> {
+  const { status, chunks } = await getTimed(url);
+  expect(status).toBe(200);
+  const shellIndex = chunks.findIndex((chunk) =>
+    chunk.text.includes('data-testid="picks-loading"'),
+  );
+  const picksIndex = chunks.findIndex((chunk) => chunk.text.includes(PICKS_MARKUP));
+  expect(shellIndex).toBeGreaterThanOrEqual(0);
+  expect(picksIndex).toBeGreaterThan(shellIndex);
+  const shell = chunks
+    .slice(0, shellIndex + 1)
+    .map((chunk) => chunk.text)
+    .join('');
+  expect(shell).toContain('data-testid="catalogue"');
+  expect(shell).not.toContain(PICKS_MARKUP);
+  expect(chunks[shellIndex]!.at).toBeLessThan(PICKS_LATENCY_MS);
+  expect(chunks[picksIndex]!.at).toBeGreaterThanOrEqual(PICKS_LATENCY_MS);
+  // The streamed part's classes have their rules in the document before it.
+  const body = chunks.map((chunk) => chunk.text).join('');
+  const picksAt = body.indexOf(PICKS_MARKUP);
+  const classes = [...body.slice(picksAt).matchAll(/class="(css-[a-z0-9]+)"/g)].map((m) => m[1]);
+  expect(classes.length).toBeGreaterThan(0);
+  for (const name of classes) expect(body.slice(0, picksAt)).toContain(`.${name}{`);
+  expect(body.trimEnd()).toMatch(/<\/html>$/);
+}
+
 describe('vite example, production build', () => {
   // Inside the example, so the server bundle finds its dependencies in node_modules.
   const outDir = join(viteRoot, 'node_modules', '.kiln-test-build');
@@ -111,7 +163,11 @@ describe('vite example, production build', () => {
 
   beforeAll(async () => {
     await build(outDir);
-    server = await startExample({ NODE_ENV: 'production', DIST_DIR: outDir });
+    server = await startExample({
+      NODE_ENV: 'production',
+      DIST_DIR: outDir,
+      PICKS_LATENCY_MS: String(PICKS_LATENCY_MS),
+    });
     browser = await launchChromium();
   }, 180_000);
 
@@ -156,6 +212,26 @@ describe('vite example, production build', () => {
     expect(seen.graphql).toEqual([]);
   });
 
+  it('streams the shell first and the staff picks later, in one response', async () => {
+    await expectStreamed(server.url);
+  });
+
+  it('shows every part styled without JavaScript, pixel for pixel as after hydration', async () => {
+    const before = await screenshotWithoutJavaScript(browser, server.url, async (plain) => {
+      expect(await plain.locator('h1').evaluate((el) => getComputedStyle(el).color)).toBe(
+        'rgb(154, 52, 18)',
+      );
+    });
+    const live = await browser.context({ userAgent: CHROME_UA, viewport: VIEWPORT });
+    const page = await live.newPage();
+    const seen = watch(page);
+    await page.goto(server.url);
+    await hydrated(page, seen);
+    await expectSameLook(page, 'examples-vite', before, await screenshot(page));
+    await live.close();
+    expect(seen.messages).toEqual([]);
+  });
+
   it('serves hashed assets for a year and shows no stack to visitors', async () => {
     const html = await (await fetch(server.url)).text();
     const entry = /src="(\/assets\/index-[^"]+\.js)"/.exec(html)?.[1];
@@ -181,7 +257,10 @@ describe('vite example, development server', () => {
 
   beforeAll(async () => {
     original = await readFile(component, 'utf8');
-    server = await startExample({ NODE_ENV: 'development' });
+    server = await startExample({
+      NODE_ENV: 'development',
+      PICKS_LATENCY_MS: String(PICKS_LATENCY_MS),
+    });
     browser = await launchChromium();
   }, 120_000);
 
@@ -225,6 +304,10 @@ describe('vite example, development server', () => {
     }
     expect(seen.messages).toEqual([]);
     expect(seen.graphql).toEqual([]);
+  });
+
+  it('streams the shell first and the staff picks later, in one response', async () => {
+    await expectStreamed(server.url);
   });
 
   it('shows the message and the source-mapped stack of a render error, also in the terminal', async () => {

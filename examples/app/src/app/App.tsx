@@ -13,7 +13,9 @@ import { matchRoute } from './routes';
  */
 export function App(props: { url: string; onHydrated?: () => void }): ReactNode {
   const { onHydrated } = props;
-  useEffect(() => onHydrated?.(), [onHydrated]);
+  useEffect(() => {
+    onHydrated?.();
+  }, [onHydrated]);
   const route = matchRoute(new URL(props.url, 'http://localhost'));
   let page: ReactNode;
   switch (route.page) {

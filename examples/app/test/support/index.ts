@@ -1,6 +1,15 @@
 /**
  * @module
  * The end-to-end suite shared by the example servers: each example's test file calls
- * `describeExampleServer(name, startServer)`.
+ * `describeExampleServer(name, startServer)`. The HTTP and screenshot helpers are shared too.
  */
+export { CHROME_UA, GOOGLEBOT_UA, getPage, getTimed, type Page, type TimedChunk } from './http';
+export {
+  differentPixels,
+  expectSameLook,
+  MAX_EDGE_PIXELS,
+  screenshot,
+  screenshotWithoutJavaScript,
+  VIEWPORT,
+} from './screens';
 export { describeExampleServer, type StartServer } from './suite';

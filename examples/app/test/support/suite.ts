@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RenderErrorInfo } from '@kiln/core';
@@ -16,6 +16,7 @@ import { visitorHue } from '../../src/app/format';
 import { buildClient } from '../../src/build';
 import type { RunningServer, ServerOptions } from '../../src/server/run';
 import { CHROME_UA, deadEndpoint, GOOGLEBOT_UA, getPage, getTimed } from './http';
+import { expectSameLook, screenshot, screenshotWithoutJavaScript, VIEWPORT } from './screens';
 
 /** Starts one of the example servers (each example's `startServer`). */
 export type StartServer = (options: ServerOptions) => Promise<RunningServer>;
@@ -23,12 +24,7 @@ export type StartServer = (options: ServerOptions) => Promise<RunningServer>;
 /** Latency of the slow section in these tests; the shell must arrive well before it. */
 const PICKS_LATENCY_MS = 2_000;
 
-const VIEWPORT = { width: 1000, height: 900 };
-
 const PICKS_MARKUP = 'data-testid="picks"';
-
-/** Pixels of a 1000×900 screenshot allowed to differ by anti-aliasing (0.002 %). */
-const MAX_EDGE_PIXELS = 20;
 
 const hydrated = (page: BrowserPage) =>
   page.waitForFunction(() => {
@@ -39,45 +35,6 @@ const hydrated = (page: BrowserPage) =>
       Object.keys(picks).some((key) => key.startsWith('__reactFiber'))
     );
   });
-
-const screenshot = async (page: BrowserPage) => {
-  await page.evaluate(() => document.fonts.ready);
-  return page.screenshot({
-    fullPage: true,
-    animations: 'disabled',
-    caret: 'hide',
-    mask: [page.locator('[data-live]')],
-  });
-};
-
-/**
- * How many pixels differ between two PNG screenshots of the same size (decoded by Chromium;
- * -1 when the sizes differ).
- */
-const differentPixels = (page: BrowserPage, a: Buffer, b: Buffer): Promise<number> =>
-  page.evaluate(
-    async ([first, second]) => {
-      const pixels = async (base64: string) => {
-        const image = new Image();
-        image.src = `data:image/png;base64,${base64}`;
-        await image.decode();
-        const canvas = document.createElement('canvas');
-        canvas.width = image.width;
-        canvas.height = image.height;
-        const g = canvas.getContext('2d')!;
-        g.drawImage(image, 0, 0);
-        return g.getImageData(0, 0, image.width, image.height);
-      };
-      const [x, y] = [await pixels(first), await pixels(second)];
-      if (x.width !== y.width || x.height !== y.height) return -1;
-      let differ = 0;
-      for (let i = 0; i < x.data.length; i += 4) {
-        if (x.data.slice(i, i + 4).some((v, k) => v !== y.data[i + k])) differ++;
-      }
-      return differ;
-    },
-    [a.toString('base64'), b.toString('base64')] as const,
-  );
 
 /** The CSS text of every `<style>` in a document, in order. */
 const styleText = (html: string) =>
@@ -141,40 +98,14 @@ export function describeExampleServer(name: string, start: StartServer): void {
     });
 
     it('shows every part styled without JavaScript, pixel for pixel as after hydration', async () => {
-      const noScript = await browser.context({
-        javaScriptEnabled: false,
-        userAgent: CHROME_UA,
-        viewport: VIEWPORT,
+      const before = await screenshotWithoutJavaScript(browser, server.url, async (plain) => {
+        const header = await plain
+          .locator('header')
+          .evaluate((el) => getComputedStyle(el).backgroundColor);
+        expect(header).not.toBe('rgba(0, 0, 0, 0)');
       });
-      const plain = await noScript.newPage();
-      // The streamed page cannot reveal its late parts without JavaScript; its <noscript>
-      // refresh brings the same page rendered complete.
-      const response = await plain.goto(server.url);
-      expect(response?.status()).toBe(200);
-      await plain.waitForURL(`${server.url}/?noscript=1`, { waitUntil: 'load' });
-      await expect(plain.locator('[data-testid="picks"] li').count()).resolves.toBe(3);
-      await expect(plain.locator('[data-testid="picks-loading"]').count()).resolves.toBe(0);
-      const header = await plain
-        .locator('header')
-        .evaluate((el) => getComputedStyle(el).backgroundColor);
-      expect(header).not.toBe('rgba(0, 0, 0, 0)');
-      const before = await screenshot(plain);
-      await noScript.close();
-
       await visit('/');
-      const after = await screenshot(page);
-
-      // Chromium may anti-alias a few edge pixels differently from one paint to the next; an
-      // unstyled or re-laid-out page differs in tens of thousands.
-      const differ = await differentPixels(page, before, after);
-      if (differ !== 0) {
-        const dir = join('test-results', `examples-${name}`);
-        await mkdir(dir, { recursive: true });
-        await writeFile(join(dir, 'without-js.png'), before);
-        await writeFile(join(dir, 'hydrated.png'), after);
-      }
-      expect(differ, 'screenshots differ (see test-results/)').toBeGreaterThanOrEqual(0);
-      expect(differ, 'screenshots differ (see test-results/)').toBeLessThanOrEqual(MAX_EDGE_PIXELS);
+      await expectSameLook(page, `examples-${name}`, before, await screenshot(page));
     });
 
     it('hydrates with no error, no warning and no GraphQL request, under a strict CSP', async () => {
