@@ -543,7 +543,20 @@ class Render implements ContextHost, StreamHost, SinkHost {
     for (const cleanup of this.cleanups) cleanup();
     this.cleanups.length = 0;
     if (this.plugins.some((entry) => entry.instance?.dispose)) {
-      void this.disposePlugins().then(() => this.settle());
+      void this.disposePlugins().then(() => this.settleAfterReact());
+    } else {
+      this.settleAfterReact();
+    }
+  }
+
+  /**
+   * After an abort, React reports the tasks it cut short (and calls `onAllReady`) on a later
+   * macrotask (`setImmediate`). A disconnect ends the document before that; settling behind
+   * React keeps the promise of `finished`: every error reported, the diagnostics complete.
+   */
+  private settleAfterReact(): void {
+    if (this.react !== undefined && this.abortReason !== undefined) {
+      setImmediate(() => this.settle());
     } else {
       this.settle();
     }

@@ -250,6 +250,37 @@ describe('client disconnect', () => {
     }
   });
 
+  test('Node: finished resolves after the disconnect was reported, with complete diagnostics', async () => {
+    const gate = deferred<string>();
+    const { errors, onError } = collector();
+    const atFinish = deferred<{ phases: string[]; allReadyMs: number | undefined }>();
+    const server = await listen(async (req, res) => {
+      const result = await renderToHtml(
+        <Doc>
+          <h1>shell</h1>
+          <Boundary name="late">
+            <Await promise={gate.promise}>{(v) => <p>{v}</p>}</Await>
+          </Boundary>
+        </Doc>,
+        { request: req, mode: 'stream', onError },
+      );
+      result.pipe(res);
+      void result.finished.then((d) =>
+        atFinish.resolve({ phases: errors.map((e) => e.info.phase), allReadyMs: d.allReadyMs }),
+      );
+    });
+    try {
+      const req = httpRequest(server.url, (res) => res.once('data', () => req.destroy()));
+      req.on('error', () => {});
+      req.end();
+      // React reports what an abort cut short one macrotask later; finished waits for it.
+      expect(await atFinish.promise).toEqual({ phases: ['abort'], allReadyMs: expect.any(Number) });
+      gate.resolve('too late');
+    } finally {
+      await server.close();
+    }
+  });
+
   test('Web: cancelling the response body aborts the render', async () => {
     const { plugin, seen } = probe();
     const result = await renderToHtml(
