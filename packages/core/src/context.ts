@@ -131,14 +131,18 @@ export class RequestContext implements RenderContext {
       );
     }
     if (this.host.headersSent) {
+      // A script can navigate to `javascript:` URLs, which an HTTP `location` never runs.
+      const navigable = isHttpUrl(url, this.url);
       this.host.report(
         new KilnError(
           'KILN_REDIRECT_AFTER_FIRST_BYTE',
-          `redirect(${JSON.stringify(url)}) was called after the first byte was sent; the page redirects in the browser instead. Redirect in the shell (outside Suspense boundaries) or use mode: 'buffer' for an HTTP redirect`,
+          navigable
+            ? `redirect(${JSON.stringify(url)}) was called after the first byte was sent; the page redirects in the browser instead. Redirect in the shell (outside Suspense boundaries) or use mode: 'buffer' for an HTTP redirect`
+            : `redirect(${JSON.stringify(url)}) was called after the first byte was sent, and its target is not an http(s) URL, so the page does not redirect; redirect to an http(s) URL or path, in the shell (outside Suspense boundaries) or with mode: 'buffer'`,
         ),
         { phase: 'context' },
       );
-      this.host.inject(clientRedirectHtml(url, this.nonce));
+      if (navigable) this.host.inject(clientRedirectHtml(url, this.nonce));
       return;
     }
     this.status = status;
@@ -194,6 +198,16 @@ export class RequestContext implements RenderContext {
         { phase: 'context' },
       );
     }
+  }
+}
+
+/** Whether `url`, resolved against the page's URL, is an http(s) URL a script may navigate to. */
+function isHttpUrl(url: string, base: URL): boolean {
+  try {
+    const { protocol } = new URL(url, base);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
   }
 }
 

@@ -182,6 +182,40 @@ describe('after the first byte', () => {
     // The client redirect is written before the boundary's markup.
     expect(html.indexOf('location.replace')).toBeLessThan(html.indexOf('<p>late</p>'));
   });
+
+  test('a late redirect to a javascript: URL is reported and writes no client-side redirect', async () => {
+    const { errors, onError } = collector();
+    const gate = deferred<void>();
+    // biome-ignore lint/correctness/noComponentHookFactories: a test component that closes over its test's state
+    function Late(): ReactNode {
+      const ctx = useRenderContext();
+      ctx.redirect(' JavaScript:alert(1)');
+      ctx.redirect('java\tscript:alert(2)');
+      ctx.redirect('https://example.test/ok');
+      return <p>late</p>;
+    }
+    const result = await renderToHtml(
+      <Doc>
+        <Boundary name="late">
+          <Await promise={gate.promise}>{() => <Late />}</Await>
+        </Boundary>
+      </Doc>,
+      { mode: 'stream', onError, nonce: 'bGF0ZQ' },
+    );
+    const rec = recorder();
+    result.pipe(rec.stream);
+    gate.resolve();
+    const html = await rec.finished;
+    expect(codes(errors)).toEqual([
+      'KILN_REDIRECT_AFTER_FIRST_BYTE',
+      'KILN_REDIRECT_AFTER_FIRST_BYTE',
+      'KILN_REDIRECT_AFTER_FIRST_BYTE',
+    ]);
+    expect(String(errors[0]?.error)).toContain('not an http(s) URL');
+    expect(html).not.toMatch(/alert/);
+    expect(html.match(/location\.replace/g)).toHaveLength(1);
+    expect(html).toContain('location.replace("https://example.test/ok")');
+  });
 });
 
 function After(props: { before: string | undefined }): ReactNode {
