@@ -42,6 +42,11 @@ const CLAIM = Symbol.for('kiln.apollo.claimed');
 
 type Claimable = ApolloClient & { [CLAIM]?: 'rendering' | 'done' };
 
+/** The client's cache, claimed too: new clients around one module-level cache share its data. */
+function cacheOf(client: Claimable): { [CLAIM]?: 'rendering' | 'done' } {
+  return client.cache as unknown as { [CLAIM]?: 'rendering' | 'done' };
+}
+
 function claim(client: Claimable): void {
   const state = client[CLAIM];
   if (state !== undefined) {
@@ -52,7 +57,18 @@ function claim(client: Claimable): void {
         : 'this ApolloClient already served a previous request and its cache holds that visitor\u2019s data; create a new client (and InMemoryCache) in makeClient(ctx) for every request',
     );
   }
+  const cache = cacheOf(client);
+  const cacheState = cache[CLAIM];
+  if (cacheState !== undefined) {
+    throw new KilnApolloError(
+      'KILN_APOLLO_CLIENT_SHARED',
+      cacheState === 'rendering'
+        ? 'the clients of two requests share one InMemoryCache at once, which would show one visitor the data of another; create a new InMemoryCache in makeClient(ctx) for every request'
+        : 'this InMemoryCache already served a previous request and holds that visitor\u2019s data; create a new InMemoryCache in makeClient(ctx) for every request',
+    );
+  }
   client[CLAIM] = 'rendering';
+  cache[CLAIM] = 'rendering';
 }
 
 function chunkScript(key: string, chunk: StreamChunk | undefined): string {
@@ -160,6 +176,7 @@ export function apollo(options: ApolloPluginOptions): KilnPlugin {
           ctx.signal.removeEventListener('abort', onAbort);
           session.dispose();
           client[CLAIM] = 'done';
+          cacheOf(client)[CLAIM] = 'done';
         },
         diagnostics: () => ({ strategy, ...session.stats }),
       };

@@ -1,5 +1,5 @@
 import { createHook } from 'node:async_hooks';
-import { ApolloClient, InMemoryCache } from '@apollo/client';
+import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
 import { SchemaLink } from '@apollo/client/link/schema';
 import { ApolloProvider } from '@apollo/client/react';
 import { parse } from '@kiln/serialize';
@@ -270,6 +270,29 @@ describe('per visitor, per request', () => {
     const later = await render(gql.url, <Shop />, { plugin, mode: 'buffer' });
     expect(later.status).toBe(500);
     expect((causes(later)[0] as KilnApolloError).message).toMatch(/previous request/);
+  });
+
+  it('refuses one InMemoryCache shared by the clients of two requests', async () => {
+    const shared = new InMemoryCache();
+    const plugin = apollo({
+      makeClient: () =>
+        new ApolloClient({ ssrMode: true, cache: shared, link: new HttpLink({ uri: gql.url }) }),
+    });
+    gql.data.reviewDelayMs = 30;
+    const [a, b] = await Promise.all([
+      render(gql.url, <Shop />, { plugin, mode: 'buffer' }),
+      render(gql.url, <Shop />, { plugin, mode: 'buffer' }),
+    ]);
+    const causes = (r: { errors: { error: unknown }[] }) =>
+      r.errors.map((e) => (e.error as Error).cause);
+    const refused = [...causes(a), ...causes(b)];
+    expect(refused).toHaveLength(1);
+    expect((refused[0] as KilnApolloError).code).toBe('KILN_APOLLO_CLIENT_SHARED');
+    expect((refused[0] as Error).message).toMatch(/share one InMemoryCache at once/);
+    expect([a.status, b.status].sort()).toEqual([200, 500]);
+    const later = await render(gql.url, <Shop />, { plugin, mode: 'buffer' });
+    expect(later.status).toBe(500);
+    expect((causes(later)[0] as KilnApolloError).message).toMatch(/InMemoryCache already served/);
   });
 
   it('forwards only the chosen headers that the request has', () => {
