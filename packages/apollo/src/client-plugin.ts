@@ -200,6 +200,27 @@ export function apolloClient(options: ApolloClientPluginOptions): ApolloClientPl
             }
           : { ...result, networkStatus: 8, error: pin.error };
       }) as unknown as HookWrappers['useQuery'],
+    useSuspenseQuery: ((original: AnyHook): AnyHook =>
+      // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
+      function useKilnHydratingSuspenseQuery(query, hookOptions) {
+        const result = original(query, hookOptions);
+        // With `errorPolicy: 'all'` the server rendered the partial data with its error; the
+        // cache holds only the data, so the error is kept until Apollo's result changes.
+        const pinned = useRef<{ raw: QueryResultLike; error: Error } | null>(undefined as never);
+        if (pinned.current === undefined) {
+          const policy =
+            (typeof hookOptions === 'object' && hookOptions !== null
+              ? (hookOptions as { errorPolicy?: string }).errorPolicy
+              : undefined) ?? client?.defaultOptions.watchQuery?.errorPolicy;
+          const error =
+            hydrating && policy === 'all' && result.error === undefined
+              ? errorFor(query, hookOptions)
+              : undefined;
+          pinned.current = error ? { raw: result, error } : null;
+        }
+        const pin = pinned.current;
+        return pin && pin.raw === result ? { ...result, error: pin.error } : result;
+      }) as unknown as HookWrappers['useSuspenseQuery'],
   };
 
   const endHydration = (): void => {

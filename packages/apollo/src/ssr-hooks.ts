@@ -54,7 +54,8 @@ function fetchableOptions(
  *   rendered as Apollo renders it in the browser: `error` set, `loading` false.
  * - `useSuspenseQuery`: fetched the same way before Apollo's hook runs, which then finds the
  *   data in the cache and keeps no request of its own. A failure with `errorPolicy: 'none'` is
- *   thrown, as Apollo does, so the nearest Suspense boundary is retried in the browser.
+ *   thrown, as Apollo does, so the nearest Suspense boundary is retried in the browser; with
+ *   `errorPolicy: 'all'` the partial data is returned with its `error`, as Apollo does.
  *
  * `skip`, `skipToken`, `ssr: false` (for `useQuery`) and the `standby`, `cache-only` and
  * `no-cache` policies fetch nothing on the server, as Apollo documents.
@@ -95,11 +96,15 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
           ? fetchableOptions(opts, client.defaultOptions.watchQuery?.fetchPolicy, true)
           : undefined;
       use(fetchable ? session.ensure(query, fetchable) : session.ready);
-      if (fetchable) {
-        const failure = session.errorFor(query, fetchable.variables);
-        if (failure && failure.errorPolicy === 'none') throw failure.error;
+      const failure = fetchable ? session.errorFor(query, fetchable.variables) : undefined;
+      if (failure && failure.errorPolicy === 'none') throw failure.error;
+      const result = original(query, options);
+      // Apollo reads the partial data from the cache, which keeps no errors: with
+      // `errorPolicy: 'all'` the error comes along, as in the browser.
+      if (failure?.errorPolicy === 'all' && result.error === undefined) {
+        return { ...result, error: failure.error };
       }
-      return original(query, options);
+      return result;
     };
 
   return {

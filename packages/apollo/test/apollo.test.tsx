@@ -317,6 +317,7 @@ describe('errors and abort', () => {
       const out = await render(gql.url, <Errors />, { mode });
       expect(textById(out.html, 'broken')).toBe('error: broken field');
       expect(textById(out.html, 'partial')).toBe('ok=fine bad=null error=bad field');
+      expect(textById(out.html, 'suspense-partial')).toBe('ok=fine bad=null error=bad field');
       const messages = out.errors.map((e) => (e.error as Error).message).sort();
       expect(messages).toEqual(['bad field', 'broken field']);
       expect(out.errors.every((e) => e.info.phase === 'plugin' && e.info.plugin === 'apollo')).toBe(

@@ -190,6 +190,9 @@ describe('hydration in Chromium', () => {
       expect(v.consoleErrors).toEqual([]);
       expect(await v.page.textContent('#broken')).toBe('error: broken field');
       expect(await v.page.textContent('#partial')).toBe('ok=fine bad=null error=bad field');
+      expect(await v.page.textContent('#suspense-partial')).toBe(
+        'ok=fine bad=null error=bad field',
+      );
       expect(await v.loadingSeen()).toEqual([]);
       // the query that failed on the server is retried once by the browser after hydration;
       // the partial result (errorPolicy: 'all') came with data and is not
