@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
 import type { Chunk, Sink } from './injection-queue';
 
@@ -48,6 +49,13 @@ class NodeSink implements Sink {
   private ended = false;
   private readonly stream: NodeWritable;
   private readonly host: SinkHost;
+  /**
+   * The async context of the `pipe()` call. Writes run in it, not in React's per-render
+   * context: Node creates the response's write callbacks and, once it finishes, the
+   * connection's keep-alive timer in the context of the write, and an idle keep-alive
+   * connection would otherwise keep the whole last render reachable until its next request.
+   */
+  private readonly scope: AsyncResource;
   private readonly onDrain: () => void;
   private readonly onClose: () => void;
   readonly flush: (() => void) | undefined;
@@ -55,6 +63,7 @@ class NodeSink implements Sink {
   constructor(stream: NodeWritable, host: SinkHost) {
     this.stream = stream;
     this.host = host;
+    this.scope = new AsyncResource('KilnResponse');
     this.onDrain = host.drain.bind(host);
     this.onClose = this.closed.bind(this);
     this.flush = typeof stream.flush === 'function' ? stream.flush.bind(stream) : undefined;
@@ -64,11 +73,11 @@ class NodeSink implements Sink {
   }
 
   write(chunk: Chunk): boolean {
-    return this.stream.write(chunk);
+    return this.scope.runInAsyncScope(this.stream.write, this.stream, chunk);
   }
 
   end(): void {
-    if (this.finish()) this.stream.end();
+    if (this.finish()) this.scope.runInAsyncScope(this.stream.end, this.stream);
   }
 
   error(error: unknown): void {
