@@ -32,6 +32,7 @@ export const projects: TestProjectConfiguration[] = [
   project('emotion', 'packages/emotion'),
   project('cache', 'packages/cache', { testTimeout: 60_000 }),
   project('examples', 'examples/*', { testTimeout: 120_000 }),
+  project('reliability', 'reliability', { testTimeout: 120_000 }),
   project('benchmarks', 'benchmarks', { testTimeout: 600_000 }),
   project('packaging', 'tools/package-checks', { testTimeout: 300_000 }),
   project('docs', 'tools/docs-check', { testTimeout: 180_000 }),
