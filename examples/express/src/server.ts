@@ -1,6 +1,26 @@
+import { STATUS_CODES } from 'node:http';
 import type { PageCache } from '@kiln/cache';
 import { createShop, listening, type RunningServer, type ServerOptions } from '@kiln/example-app';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+
+/**
+ * Errors raised before Kiln renders (an undecodable path is a 400) get a plain answer with their
+ * status: never Express's default page, which shows the stack outside production.
+ */
+function plainErrors(error: unknown, _req: Request, res: Response, next: NextFunction): void {
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
+  const { status: raw } =
+    typeof error === 'object' && error !== null ? (error as { status?: unknown }) : {};
+  const status = typeof raw === 'number' && raw >= 400 && raw < 600 ? raw : 500;
+  if (status >= 500) console.error('[kiln/example] request failed:', error);
+  res
+    .status(status)
+    .type('text/plain')
+    .send(STATUS_CODES[status] ?? 'Error');
+}
 
 /** Options of the Express example: the shared ones, and an optional page cache. */
 export interface ExpressServerOptions extends ServerOptions {
@@ -33,6 +53,7 @@ export async function startServer(options: ExpressServerOptions = {}): Promise<R
     const result = await shop.render(req);
     result.pipe(res);
   });
+  app.use(plainErrors);
 
   const port = options.port ?? 3000;
   return listening(options.host ? app.listen(port, options.host) : app.listen(port));
