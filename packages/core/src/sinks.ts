@@ -58,7 +58,10 @@ class NodeSink implements Sink {
   private readonly scope: AsyncResource;
   private readonly onDrain: () => void;
   private readonly onClose: () => void;
-  readonly flush: (() => void) | undefined;
+  /** A compression middleware's `flush()`, when the writable has one. */
+  private readonly flushStream: (() => void) | undefined;
+  /** The connection under a `ServerResponse`. */
+  private readonly socket: { writableCorked?: number; uncork(): void } | undefined;
 
   constructor(stream: NodeWritable, host: SinkHost) {
     this.stream = stream;
@@ -66,7 +69,8 @@ class NodeSink implements Sink {
     this.scope = new AsyncResource('KilnResponse');
     this.onDrain = host.drain.bind(host);
     this.onClose = this.closed.bind(this);
-    this.flush = typeof stream.flush === 'function' ? stream.flush.bind(stream) : undefined;
+    this.flushStream = typeof stream.flush === 'function' ? stream.flush.bind(stream) : undefined;
+    this.socket = isServerResponse(stream) ? (stream.socket ?? undefined) : undefined;
     stream.on('drain', this.onDrain);
     stream.on('close', this.onClose);
     stream.on('error', this.onClose);
@@ -78,6 +82,18 @@ class NodeSink implements Sink {
 
   end(): void {
     if (this.finish()) this.scope.runInAsyncScope(this.stream.end, this.stream);
+  }
+
+  /**
+   * A batch is complete: send it now. A `ServerResponse` corks its socket on `write()` until
+   * the next `process.nextTick`, and when data is at hand React renders the next boundaries in
+   * the same run of microtasks, before that tick: without the uncork the shell would leave
+   * together with the whole page.
+   */
+  flush(): void {
+    this.flushStream?.();
+    const socket = this.socket;
+    if (socket?.writableCorked) socket.uncork();
   }
 
   error(error: unknown): void {
