@@ -54,6 +54,24 @@ interface QueryResultLike {
 
 type AnyHook = (query: DocumentNode, options?: unknown) => QueryResultLike;
 
+/**
+ * The server's error for a hook's query, looked up with `find` at the hook's first render when
+ * Apollo's own result has none, and kept until Apollo's result object changes (a refetch, new
+ * data): the first render in the browser matches the server HTML.
+ */
+function usePinnedServerError(
+  result: QueryResultLike,
+  find: () => Error | undefined,
+): Error | undefined {
+  const pinned = useRef<{ raw: QueryResultLike; error: Error } | null>(undefined as never);
+  if (pinned.current === undefined) {
+    const error = result.error === undefined ? find() : undefined;
+    pinned.current = error ? { raw: result, error } : null;
+  }
+  const pin = pinned.current;
+  return pin && pin.raw === result ? pin.error : undefined;
+}
+
 /** Calls `onHydrated` once, after React committed the hydrated shell. */
 function HydrationEnd(props: { onHydrated: () => void; children?: ReactNode }): ReactNode {
   const { onHydrated } = props;
@@ -179,47 +197,36 @@ export function apolloClient(options: ApolloClientPluginOptions): ApolloClientPl
       // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
       function useKilnHydratingQuery(query, hookOptions) {
         const result = original(query, hookOptions);
-        // A query that failed on the server keeps showing that error until Apollo's own result
-        // for it changes (a refetch, new data), so the first render matches the server HTML.
-        const pinned = useRef<{ raw: QueryResultLike; error: Error } | null>(undefined as never);
-        if (pinned.current === undefined) {
-          const error =
-            hydrating && result.error === undefined ? errorFor(query, hookOptions) : undefined;
-          pinned.current = error ? { raw: result, error } : null;
-        }
-        const pin = pinned.current;
-        if (!pin || pin.raw !== result) return result;
+        // A query that failed on the server shows that error, as it did there.
+        const error = usePinnedServerError(result, () =>
+          hydrating ? errorFor(query, hookOptions) : undefined,
+        );
+        if (!error) return result;
         return result.loading
           ? {
               ...result,
               loading: false,
               networkStatus: 8,
-              error: pin.error,
+              error,
               data: undefined,
               dataState: 'empty',
             }
-          : { ...result, networkStatus: 8, error: pin.error };
+          : { ...result, networkStatus: 8, error };
       }) as unknown as HookWrappers['useQuery'],
     useSuspenseQuery: ((original: AnyHook): AnyHook =>
       // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
       function useKilnHydratingSuspenseQuery(query, hookOptions) {
         const result = original(query, hookOptions);
         // With `errorPolicy: 'all'` the server rendered the partial data with its error; the
-        // cache holds only the data, so the error is kept until Apollo's result changes.
-        const pinned = useRef<{ raw: QueryResultLike; error: Error } | null>(undefined as never);
-        if (pinned.current === undefined) {
+        // cache holds only the data.
+        const error = usePinnedServerError(result, () => {
           const policy =
             (typeof hookOptions === 'object' && hookOptions !== null
               ? (hookOptions as { errorPolicy?: string }).errorPolicy
               : undefined) ?? client?.defaultOptions.watchQuery?.errorPolicy;
-          const error =
-            hydrating && policy === 'all' && result.error === undefined
-              ? errorFor(query, hookOptions)
-              : undefined;
-          pinned.current = error ? { raw: result, error } : null;
-        }
-        const pin = pinned.current;
-        return pin && pin.raw === result ? { ...result, error: pin.error } : result;
+          return hydrating && policy === 'all' ? errorFor(query, hookOptions) : undefined;
+        });
+        return error ? { ...result, error } : result;
       }) as unknown as HookWrappers['useSuspenseQuery'],
   };
 
