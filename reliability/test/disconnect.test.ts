@@ -24,11 +24,9 @@ import { join } from 'node:path';
 import { KilnError, type RenderDiagnostics, type RenderErrorInfo } from '@kiln/core';
 import { createShop, createShopGraphQL, createShopStore, type Shop } from '@kiln/example-app';
 import { buildClient } from '@kiln/example-app/build';
+import { CHROME_UA } from '@kiln/example-app/test-support';
 import { type Listening, listen } from '@kiln/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const CHROME_UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
 
 /** The staff picks never arrive while a test runs: the stream is always cut before them. */
 const PICKS_LATENCY_MS = 60_000;

@@ -26,6 +26,7 @@ import { renderToHtml } from '@kiln/core';
 import { emotion } from '@kiln/emotion';
 import { createShop, listening, type RunningServer } from '@kiln/example-app';
 import { buildClient } from '@kiln/example-app/build';
+import { CHROME_UA } from '@kiln/example-app/test-support';
 import { startServer as startExpress } from '@kiln/example-express';
 import { startServer as startNodeHttp } from '@kiln/example-node-http';
 import { parse } from '@kiln/serialize';
@@ -56,9 +57,6 @@ import {
   stateValue,
   wellFormed,
 } from './support/hostile';
-
-const CHROME_UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
 
 /** The own property names of `Object.prototype` when this file started. */
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();

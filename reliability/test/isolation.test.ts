@@ -11,16 +11,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClient } from '@kiln/example-app/build';
+import { CHROME_UA, GOOGLEBOT_UA } from '@kiln/example-app/test-support';
 import { startServer } from '@kiln/example-express';
 import { parse } from '@kiln/serialize';
 import { attr, type Element, findAll, parseDocument, textOf } from '@kiln/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The example's own colour function (not part of its package exports).
 import { visitorHue } from '../../examples/app/src/app/format';
-
-const CHROME_UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
-const GOOGLEBOT_UA = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 
 const VISITORS = 20;
 const REQUESTS_PER_VISITOR = 10;

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildClient } from '@kiln/example-app/build';
+import { CHROME_UA, GOOGLEBOT_UA } from '@kiln/example-app/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildMessage, MeasureRequest, MemorySample } from './support/memory-child';
 
@@ -56,9 +57,6 @@ const IDLE_TIMERS = 4;
  */
 const IDLE_REQUESTS = 2;
 
-const CHROME_UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
-const GOOGLEBOT_UA = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const PRODUCTS = ['kettle', 'teapot', 'mugs', 'grinder'];
 
 /** One request of the mix and what its response must be. */

@@ -15,6 +15,7 @@ import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
 import { apollo } from '@kiln/apollo';
 import { KilnError, type RenderDiagnostics, type RenderErrorInfo, renderToHtml } from '@kiln/core';
 import { emotion } from '@kiln/emotion';
+import { CHROME_UA, GOOGLEBOT_UA } from '@kiln/example-app/test-support';
 import { parse } from '@kiln/serialize';
 import {
   attr,
@@ -30,10 +31,6 @@ import {
 import { createSchema, createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GREETING, LATE_FROM_BROWSER, TimeoutPage } from './support/timeouts-app';
-
-const CHROME_UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
-const GOOGLEBOT_UA = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 
 const TIMEOUT_MS = 500;
 /** Far more than the render may take once it timed out; without the timeout it would never end. */

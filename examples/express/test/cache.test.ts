@@ -2,13 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClient } from '@kiln/example-app/build';
+import { CHROME_UA } from '@kiln/example-app/test-support';
 import { type RedisServer, startRedis } from '@kiln/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExamplePageCache, pageCacheFromEnvironment } from '../src/cache';
 import { startServer } from '../src/server';
-
-const CHROME_UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
 
 interface Fetched {
   status: number;
