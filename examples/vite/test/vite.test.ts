@@ -4,8 +4,8 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CHROME_UA,
+  expectPicksStreamedAfterShell,
   expectSameLook,
-  getTimed,
   screenshot,
   screenshotWithoutJavaScript,
   VIEWPORT,
@@ -123,37 +123,13 @@ const STRICT_SCRIPT_SRC = /script-src 'nonce-[A-Za-z0-9+/=]{20,}' 'strict-dynami
 
 /** Latency of the staff picks in these tests; the shell must arrive well before it. */
 const PICKS_LATENCY_MS = 1_500;
-const PICKS_MARKUP = 'data-testid="picks"';
-
-/**
- * A browser gets the shell (with the picks' fallback and every style it uses) before the slow
- * staff picks exist, and the picks later in the same response, with their styles.
- */
-async function expectStreamed(url: string): Promise<void> {
-  const { status, chunks } = await getTimed(url);
-  expect(status).toBe(200);
-  const shellIndex = chunks.findIndex((chunk) =>
-    chunk.text.includes('data-testid="picks-loading"'),
-  );
-  const picksIndex = chunks.findIndex((chunk) => chunk.text.includes(PICKS_MARKUP));
-  expect(shellIndex).toBeGreaterThanOrEqual(0);
-  expect(picksIndex).toBeGreaterThan(shellIndex);
-  const shell = chunks
-    .slice(0, shellIndex + 1)
-    .map((chunk) => chunk.text)
-    .join('');
-  expect(shell).toContain('data-testid="catalogue"');
-  expect(shell).not.toContain(PICKS_MARKUP);
-  expect(chunks[shellIndex]!.at).toBeLessThan(PICKS_LATENCY_MS);
-  expect(chunks[picksIndex]!.at).toBeGreaterThanOrEqual(PICKS_LATENCY_MS);
-  // The streamed part's classes have their rules in the document before it.
-  const body = chunks.map((chunk) => chunk.text).join('');
-  const picksAt = body.indexOf(PICKS_MARKUP);
-  const classes = [...body.slice(picksAt).matchAll(/class="(css-[a-z0-9]+)"/g)].map((m) => m[1]);
-  expect(classes.length).toBeGreaterThan(0);
-  for (const name of classes) expect(body.slice(0, picksAt)).toContain(`.${name}{`);
-  expect(body.trimEnd()).toMatch(/<\/html>$/);
-}
+/** The shell (the catalogue, the picks' fallback) before the slow picks, in one response. */
+const expectStreamed = (url: string) =>
+  expectPicksStreamedAfterShell(url, {
+    end: 'data-testid="picks-loading"',
+    contains: 'data-testid="catalogue"',
+    picksLatencyMs: PICKS_LATENCY_MS,
+  });
 
 describe('vite example, production build', () => {
   // Inside the example, so the server bundle finds its dependencies in node_modules.

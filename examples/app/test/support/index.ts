@@ -12,4 +12,10 @@ export {
   screenshotWithoutJavaScript,
   VIEWPORT,
 } from './screens';
+export {
+  expectPicksStreamedAfterShell,
+  PICKS_MARKUP,
+  type StreamedShell,
+  styleText,
+} from './streaming';
 export { describeExampleServer, type StartServer } from './suite';

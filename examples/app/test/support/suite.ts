@@ -17,14 +17,13 @@ import { buildClient } from '../../src/build';
 import type { RunningServer, ServerOptions } from '../../src/server/run';
 import { CHROME_UA, deadEndpoint, GOOGLEBOT_UA, getPage, getTimed } from './http';
 import { expectSameLook, screenshot, screenshotWithoutJavaScript, VIEWPORT } from './screens';
+import { expectPicksStreamedAfterShell, PICKS_MARKUP, styleText } from './streaming';
 
 /** Starts one of the example servers (each example's `startServer`). */
 export type StartServer = (options: ServerOptions) => Promise<RunningServer>;
 
 /** Latency of the slow section in these tests; the shell must arrive well before it. */
 const PICKS_LATENCY_MS = 2_000;
-
-const PICKS_MARKUP = 'data-testid="picks"';
 
 const hydrated = (page: BrowserPage) =>
   page.waitForFunction(() => {
@@ -35,12 +34,6 @@ const hydrated = (page: BrowserPage) =>
       Object.keys(picks).some((key) => key.startsWith('__reactFiber'))
     );
   });
-
-/** The CSS text of every `<style>` in a document, in order. */
-const styleText = (html: string) =>
-  findAll(parseDocument(html), 'style')
-    .map((style) => textOf(style))
-    .join('\n');
 
 /**
  * The end-to-end tests every example server must pass, in a real Chromium: JavaScript-free
@@ -196,33 +189,12 @@ export function describeExampleServer(name: string, start: StartServer): void {
     });
 
     it('streams the slow section after the shell, with its styles before it', async () => {
-      const { status, chunks } = await getTimed(server.url);
-      expect(status).toBe(200);
-      const body = chunks.map((chunk) => chunk.text).join('');
-      const picksIndex = chunks.findIndex((chunk) => chunk.text.includes(PICKS_MARKUP));
-      expect(picksIndex).toBeGreaterThan(0);
-      // The shell (everything up to the footer, with the fallback) before the slow data...
-      const shellIndex = chunks.findIndex((chunk) => chunk.text.includes('</footer>'));
-      expect(shellIndex).toBeGreaterThanOrEqual(0);
-      expect(shellIndex).toBeLessThan(picksIndex);
-      const shell = chunks
-        .slice(0, shellIndex + 1)
-        .map((chunk) => chunk.text)
-        .join('');
-      expect(shell).toContain('data-testid="picks-loading"');
-      expect(shell).not.toContain(PICKS_MARKUP);
-      // ...sent without waiting for it (a buffered page could send nothing before the slow data
-      // exists, PICKS_LATENCY_MS after the request), and the picks once they exist.
-      expect(chunks[shellIndex]!.at).toBeLessThan(PICKS_LATENCY_MS);
-      expect(chunks[picksIndex]!.at).toBeGreaterThanOrEqual(PICKS_LATENCY_MS);
-
-      // Every class the streamed picks use has its rule in a <style> earlier in the document.
-      const picksAt = body.indexOf(PICKS_MARKUP);
-      const streamed = body.slice(picksAt, body.indexOf('</ul>', picksAt));
-      const classes = [...streamed.matchAll(/class="([^"]+)"/g)].flatMap((m) => m[1]!.split(' '));
-      expect(classes.length).toBeGreaterThan(0);
-      const stylesBefore = styleText(`${body.slice(0, picksAt)}</body></html>`);
-      for (const name of new Set(classes)) expect(stylesBefore).toContain(`.${name}`);
+      // The shell is everything up to the footer.
+      await expectPicksStreamedAfterShell(server.url, {
+        end: '</footer>',
+        contains: '<header',
+        picksLatencyMs: PICKS_LATENCY_MS,
+      });
     });
 
     it('answers 404 for unknown pages and redirects with the right status', async () => {
