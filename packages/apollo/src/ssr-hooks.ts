@@ -43,6 +43,27 @@ function fetchableOptions(
 }
 
 /**
+ * Fetches the hook's query into the request's client when it lacks it, suspending until it
+ * arrives, and returns the options it was fetched with (undefined when the hook fetches nothing
+ * on the server, or uses another client). Calls `use()` exactly once on every render.
+ */
+function useServerFetch(
+  session: RequestSession,
+  query: DocumentNode,
+  options: unknown,
+  allowSsrFalse: boolean,
+): HookOptions | undefined {
+  const opts = options as HookOptionsArg;
+  const client = useApolloClient(typeof opts === 'object' ? opts.client : undefined);
+  const fetchable =
+    client === session.client
+      ? fetchableOptions(opts, client.defaultOptions.watchQuery?.fetchPolicy, allowSsrFalse)
+      : undefined;
+  use(fetchable ? session.ensure(query, fetchable) : session.ready);
+  return fetchable;
+}
+
+/**
  * The server-side hook wrappers of the one-pass strategy. Every wrapped hook calls `use()`
  * exactly once on every render (React replays `use()` results by call order when it retries
  * a suspended component, so the count must not change between attempts), then lets Apollo's
@@ -64,13 +85,7 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
   const wrapQuery = (original: AnyHook): AnyHook =>
     // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
     function useKilnServerQuery(query, options) {
-      const opts = options as HookOptionsArg;
-      const client = useApolloClient(typeof opts === 'object' ? opts.client : undefined);
-      const fetchable =
-        client === session.client
-          ? fetchableOptions(opts, client.defaultOptions.watchQuery?.fetchPolicy, false)
-          : undefined;
-      use(fetchable ? session.ensure(query, fetchable) : session.ready);
+      const fetchable = useServerFetch(session, query, options, false);
       const result = original(query, options);
       if (!fetchable || result.error !== undefined) return result;
       const failure = session.errorFor(query, fetchable.variables);
@@ -89,13 +104,7 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
   const wrapSuspenseQuery = (original: AnyHook): AnyHook =>
     // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
     function useKilnServerSuspenseQuery(query, options) {
-      const opts = options as HookOptionsArg;
-      const client = useApolloClient(typeof opts === 'object' ? opts.client : undefined);
-      const fetchable =
-        client === session.client
-          ? fetchableOptions(opts, client.defaultOptions.watchQuery?.fetchPolicy, true)
-          : undefined;
-      use(fetchable ? session.ensure(query, fetchable) : session.ready);
+      const fetchable = useServerFetch(session, query, options, true);
       const failure = fetchable ? session.errorFor(query, fetchable.variables) : undefined;
       if (failure && failure.errorPolicy === 'none') throw failure.error;
       const result = original(query, options);
