@@ -8,7 +8,10 @@
  * const isConfigError = (code: KilnEmotionErrorCode) => code === 'EMOTION_INVALID_KEY';
  * ```
  */
-export type KilnEmotionErrorCode = 'EMOTION_INVALID_KEY' | 'EMOTION_INVALID_CACHE';
+export type KilnEmotionErrorCode =
+  | 'EMOTION_INVALID_KEY'
+  | 'EMOTION_INVALID_CACHE'
+  | 'EMOTION_NONCE_MISMATCH';
 
 /**
  * An error raised by `@kiln/emotion`. The message names the problem and the fix; `code` is

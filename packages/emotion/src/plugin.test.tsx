@@ -206,6 +206,59 @@ describe('emotion() through renderToHtml', () => {
     });
   }
 
+  for (const mode of ['buffer', 'stream'] as const) {
+    it(`${mode}: the nonce of the cache (createCache({ nonce })) goes on every emotion style`, async () => {
+      const late = gate();
+      if (mode === 'buffer') late.open();
+      const result = await renderToHtml(<App visitor={bob} late={late.promise} />, {
+        mode,
+        plugins: [emotion({ cache: () => createCache({ key: 'css', nonce: 'c4che"n' }) })],
+      });
+      const text = result.text();
+      late.open();
+      const html = await text;
+      const styles = emotionStyles(html);
+      expect(styles.length).toBeGreaterThanOrEqual(mode === 'stream' ? 4 : 3);
+      for (const style of styles) expect(style.nonce).toBe('c4che"n');
+    });
+  }
+
+  it('the same nonce on the cache and renderToHtml is written once per style', async () => {
+    const result = await renderToHtml(
+      <App visitor={alice} late={Promise.resolve(lateProducts)} />,
+      {
+        mode: 'buffer',
+        nonce: 'r4nd0m',
+        plugins: [emotion({ cache: (ctx) => createCache({ key: 'css', nonce: ctx.nonce }) })],
+      },
+    );
+    const html = await result.text();
+    expect(result.status).toBe(200);
+    for (const tag of html.match(/<style[^>]*>/g) ?? []) {
+      expect(tag.match(/nonce=/g)).toHaveLength(1);
+      expect(tag).toContain('nonce="r4nd0m"');
+    }
+  });
+
+  it('reports a cache nonce that differs from the renderToHtml nonce', async () => {
+    const errors: unknown[] = [];
+    const result = await renderToHtml(
+      <App visitor={alice} late={Promise.resolve(lateProducts)} />,
+      {
+        mode: 'buffer',
+        nonce: 'r4nd0m',
+        plugins: [emotion({ cache: () => createCache({ key: 'css', nonce: 'other' }) })],
+        onError: (error) => errors.push(error),
+      },
+    );
+    await result.text();
+    expect(result.status).toBe(500);
+    const cause = (errors[0] as { cause?: KilnEmotionError }).cause;
+    expect(cause).toBeInstanceOf(KilnEmotionError);
+    expect(cause?.code).toBe('EMOTION_NONCE_MISMATCH');
+    expect(cause?.message).toMatch(/^\[kiln\/emotion\] .*nonce.*createCache/);
+  });
+
   it('uses the key for class names and data-emotion', async () => {
     const result = await renderToHtml(
       <App visitor={alice} late={Promise.resolve(lateProducts)} />,

@@ -26,9 +26,27 @@ export interface EmotionOptions {
   /**
    * Creates the request's emotion cache, for custom stylis plugins or container options. Called
    * once per request; it must return a new cache every time (a cache shared between requests
-   * would mix their styles). Its `key` must equal `key` when both are given.
+   * would mix their styles). Its `key` must equal `key` when both are given. Its `nonce`, if
+   * any, goes on the style elements; it must equal the `nonce` given to `renderToHtml` when both
+   * are given.
    */
   cache?: (ctx: RenderContext) => EmotionCache;
+}
+
+/**
+ * The nonce of the request's style elements: the cache's own (`createCache({ nonce })`, emotion's
+ * documented way to set one) or else the one given to `renderToHtml`, which core adds to every
+ * tag. Two different nonces cannot both be right, so that is a configuration error.
+ */
+function styleNonce(cache: EmotionCache, ctx: RenderContext): string | undefined {
+  const own = cache.nonce || undefined;
+  if (own !== undefined && ctx.nonce && own !== ctx.nonce) {
+    throw new KilnEmotionError(
+      'EMOTION_NONCE_MISMATCH',
+      "the emotion cache has a nonce that differs from the nonce given to renderToHtml, so one of them would be blocked by the Content-Security-Policy; create the cache with the response's nonce (`cache: (ctx) => createCache({ key, nonce: ctx.nonce })`) or leave the nonce out of one of them",
+    );
+  }
+  return own;
 }
 
 /**
@@ -42,8 +60,9 @@ export interface EmotionOptions {
  * - Streamed renders send the shell's styles in `<head>` and, before each later React batch,
  *   the styles inserted since the previous batch, so late Suspense boundaries are styled the
  *   moment they appear.
- * - CSS is escaped so `</style` in user data cannot close the element; core adds the
- *   request's nonce to every tag. Pair it with `emotionClient()` from `@kiln/emotion/client`.
+ * - CSS is escaped so `</style` in user data cannot close the element. Every tag carries the
+ *   nonce of the cache (`createCache({ nonce })`) or else the request's nonce; when both are
+ *   given they must be equal (`EMOTION_NONCE_MISMATCH` otherwise). Pair it with `emotionClient()` from `@kiln/emotion/client`.
  *
  * @example
  * ```tsx
@@ -79,11 +98,12 @@ export function emotion(options: EmotionOptions = {}): KilnPlugin {
           `the cache returned by \`cache\` has the key "${cache.key}" but the plugin was given key "${key}"; use the same key in both (and in emotionClient())`,
         );
       }
+      const nonce = styleNonce(cache, ctx);
       const collector = collectStyles(cache);
       return {
         wrap: (app) => createElement(CacheProvider, { value: cache }, app),
-        head: () => collector.drain(),
-        flush: () => collector.drain(),
+        head: () => collector.drain(nonce),
+        flush: () => collector.drain(nonce),
         diagnostics: () => ({ key: cache.key, ...collector.stats() }),
       };
     },

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import createCache from '@emotion/cache';
 import { renderToHtml } from '@kiln/core';
 import {
   type BrowserSession,
@@ -54,6 +55,16 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   res.setHeader('content-security-policy', CSP);
   const mode = url.searchParams.get('mode') === 'buffer' ? 'buffer' : 'stream';
   const visitor = visitorFor(url);
+  if (url.pathname === '/cache-nonce') {
+    // The nonce is set only on the emotion cache, emotion's own way; React's scripts carry none.
+    const result = await renderToHtml(<App visitor={visitor} late={lateData()} />, {
+      request: req,
+      mode: 'buffer',
+      plugins: [emotion({ cache: () => createCache({ key: 'css', nonce: NONCE }) })],
+    });
+    result.pipe(res);
+    return;
+  }
   const result =
     url.pathname === '/template'
       ? await renderToHtml(<TemplateApp visitor={visitor} late={lateData()} />, {
@@ -172,6 +183,26 @@ describe('emotion in Chromium', { timeout: 120_000 }, () => {
       expect(Buffer.compare(hydratedShot, serverShot)).toBe(0);
     });
   }
+
+  it('a nonce set only on the emotion cache passes a strict CSP: every server rule applies', async () => {
+    lateGate = undefined;
+    clientGate = undefined;
+    const reference = await open(false);
+    await reference.page.goto(`${server.url}/?mode=buffer&visitor=bob`);
+    const referenceRules = await emotionRules(reference.page);
+    const referenceShot = await shot(reference.page);
+    await reference.context.close();
+
+    const { context, page } = await open(false);
+    await page.goto(`${server.url}/cache-nonce?visitor=bob`);
+    const rules = await emotionRules(page);
+    const cacheNonceShot = await shot(page);
+    await context.close();
+
+    expect(referenceRules.length).toBeGreaterThan(10);
+    expect(rules).toEqual(referenceRules);
+    expect(Buffer.compare(cacheNonceShot, referenceShot)).toBe(0);
+  });
 
   it('a streamed boundary is styled the moment it appears, before hydration', async () => {
     lateGate = deferred();
