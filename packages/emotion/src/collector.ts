@@ -110,6 +110,24 @@ function splitGlobal(
   return { own: styles.slice(0, starts[0]), keyframes };
 }
 
+/**
+ * Whether an insert with an empty selector comes from `@emotion/css` (`injectGlobal` or
+ * `keyframes` of an instance) rather than from `@emotion/react`'s `<Global>`. emotion's browser
+ * code adopts the first kind through the cache (`data-emotion="<key> <ids…>"`, as
+ * `renderStylesToString` writes them) and the second through the `<Global>` that claims
+ * `data-emotion="<key>-global <name>"`; each kind must go out under its own attribute.
+ *
+ * `injectGlobal` inserts `serializeStyles`' result as is (it has a `next` field); `keyframes`
+ * inserts `{ name, styles: '@keyframes animation-<name>{…}' }`. `<Global>` inserts a fresh
+ * `{ name, styles }` whose styles are its own rules (emotion 11.14, covered by the ported tests).
+ */
+function fromEmotionCss(serialized: SerializedStyles): boolean {
+  return (
+    Object.hasOwn(serialized, 'next') ||
+    serialized.styles.startsWith(`@keyframes animation-${serialized.name}{`)
+  );
+}
+
 function styleTag(dataEmotion: string, css: string, nonce: string | undefined): string {
   const nonceAttribute = nonce === undefined ? '' : ` nonce="${escapeAttribute(nonce)}"`;
   return `<style data-emotion="${escapeAttribute(dataEmotion)}"${nonceAttribute}>${escapeStyleText(css)}</style>`;
@@ -160,6 +178,13 @@ export function collectStyles(cache: EmotionCache): StyleCollector {
     if (typeof css === 'string') styles.push({ kind, name: serialized.name, css });
   };
 
+  // Styles inserted before the render (an `@emotion/css` instance's `injectGlobal`, `keyframes`
+  // or `css` called when its components were defined) are the page's too, as for emotion's
+  // `extractCritical`; they go out first, adopted by the browser cache.
+  for (const [name, css] of Object.entries(cache.inserted)) {
+    if (typeof css === 'string') styles.push({ kind: 'rule', name, css });
+  }
+
   cache.insert = (selector, serialized, sheet, shouldCache) => {
     if (!shouldCache) return insert(selector, serialized, sheet, shouldCache);
     if (selector !== '') {
@@ -174,6 +199,10 @@ export function collectStyles(cache: EmotionCache): StyleCollector {
       return;
     }
     chain = undefined;
+    if (fromEmotionCss(serialized)) {
+      add('rule', selector, serialized, sheet);
+      return;
+    }
     const names = serialized.name.split(' ');
     const parts = names.length > 1 ? splitGlobal(names, serialized.styles) : undefined;
     if (parts === undefined) {

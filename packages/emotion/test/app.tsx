@@ -2,7 +2,7 @@ import { type ReactNode, useEffect } from 'react';
 import { alice, bob, Page, type Product, products, type Visitor } from './page';
 
 /** Marks the document once React hydrated (effects run only in the browser). */
-function HydrationMark(): ReactNode {
+export function HydrationMark(): ReactNode {
   useEffect(() => {
     document.documentElement.setAttribute('data-hydrated', '');
   }, []);
@@ -17,16 +17,9 @@ export function visitorFor(url: URL): Visitor {
 /** The app the browser tests render on the server and hydrate in the browser. */
 export function App({ visitor, late }: { visitor: Visitor; late: Promise<Product[]> }): ReactNode {
   return (
-    <html lang="en">
-      <head>
-        <meta charSet="utf-8" />
-        <title>kiln emotion</title>
-      </head>
-      <body>
-        <Page visitor={visitor} late={late} />
-        <HydrationMark />
-      </body>
-    </html>
+    <Document>
+      <Page visitor={visitor} late={late} />
+    </Document>
   );
 }
 
@@ -61,3 +54,19 @@ export const TEMPLATE = `<!DOCTYPE html>
 
 /** The late boundary's data. */
 export const lateProducts: Product[] = products.slice().reverse();
+
+/** A bare document around `children`, marked once hydrated. */
+export function Document({ children }: { children: ReactNode }): ReactNode {
+  return (
+    <html lang="en">
+      <head>
+        <meta charSet="utf-8" />
+        <title>kiln emotion</title>
+      </head>
+      <body>
+        {children}
+        <HydrationMark />
+      </body>
+    </html>
+  );
+}

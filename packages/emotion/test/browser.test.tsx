@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createCache from '@emotion/cache';
+import createEmotion from '@emotion/css/create-instance';
 import { renderToHtml } from '@kiln/core';
 import {
   type BrowserSession,
@@ -11,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emotion } from '../src/index';
 import { App, lateProducts, TEMPLATE, TemplateApp, visitorFor } from './app';
+import { emotionCssPage } from './emotion-css-page';
 import type { Product } from './page';
 
 type BrowserPage = Awaited<ReturnType<Awaited<ReturnType<BrowserSession['context']>>['newPage']>>;
@@ -34,6 +36,7 @@ let server: Listening;
 let browser: BrowserSession;
 let clientJs = '';
 let templateClientJs = '';
+let emotionCssClientJs = '';
 /** When set, `/client.js` is held until it resolves (the page stays un-hydrated). */
 let clientGate: Deferred | undefined;
 /** When set, the late boundary's data waits for it. */
@@ -46,15 +49,35 @@ function lateData(): Promise<Product[]> {
 
 async function handle(req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  if (url.pathname === '/client.js' || url.pathname === '/client-template.js') {
+  const scripts: Record<string, string> = {
+    '/client.js': clientJs,
+    '/client-template.js': templateClientJs,
+    '/client-emotion-css.js': emotionCssClientJs,
+  };
+  const script = scripts[url.pathname];
+  if (script !== undefined) {
     await clientGate?.promise;
     res.setHeader('content-type', 'text/javascript');
-    res.end(url.pathname === '/client.js' ? clientJs : templateClientJs);
+    res.end(script);
     return;
   }
   res.setHeader('content-security-policy', CSP);
   const mode = url.searchParams.get('mode') === 'buffer' ? 'buffer' : 'stream';
   const visitor = visitorFor(url);
+  if (url.pathname === '/emotion-css') {
+    // An @emotion/css instance per request, its cache given to the plugin.
+    const instance = createEmotion({ key: 'css', nonce: NONCE });
+    const Page = emotionCssPage(instance);
+    const result = await renderToHtml(<Page />, {
+      request: req,
+      mode,
+      nonce: NONCE,
+      plugins: [emotion({ cache: () => instance.cache })],
+      bootstrapModules: ['/client-emotion-css.js'],
+    });
+    result.pipe(res);
+    return;
+  }
   if (url.pathname === '/cache-nonce') {
     // The nonce is set only on the emotion cache, emotion's own way; React's scripts carry none.
     const result = await renderToHtml(<App visitor={visitor} late={lateData()} />, {
@@ -87,9 +110,10 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
 
 beforeAll(async () => {
   const bundle = (entry: string) => bundleForBrowser(new URL(entry, import.meta.url));
-  [clientJs, templateClientJs] = await Promise.all([
+  [clientJs, templateClientJs, emotionCssClientJs] = await Promise.all([
     bundle('./browser/client.tsx'),
     bundle('./browser/client-template.tsx'),
+    bundle('./browser/client-emotion-css.tsx'),
   ]);
   server = await listen((req, res) => {
     handle(req, res).catch((error) => {
@@ -203,6 +227,31 @@ describe('emotion in Chromium', { timeout: 120_000 }, () => {
     expect(rules).toEqual(referenceRules);
     expect(Buffer.compare(cacheNonceShot, referenceShot)).toBe(0);
   });
+
+  for (const mode of ['buffer', 'stream']) {
+    it(`${mode}: @emotion/css globals and keyframes are adopted, not inserted again on hydration`, async () => {
+      lateGate = undefined;
+      clientGate = undefined;
+      const url = `${server.url}/emotion-css?mode=${mode}`;
+      const noJs = await open(false);
+      await noJs.page.goto(url);
+      const serverRules = await emotionRules(noJs.page);
+      await noJs.context.close();
+
+      const js = await open();
+      await js.page.goto(url);
+      await js.page.waitForSelector('html[data-hydrated]');
+      const hydratedRules = await emotionRules(js.page);
+      const problems = js.problems;
+      await js.context.close();
+
+      expect(problems).toEqual([]);
+      expect(serverRules.some((rule) => rule.startsWith('@font-face'))).toBe(true);
+      expect(serverRules.some((rule) => rule.startsWith('@keyframes'))).toBe(true);
+      expect(hydratedRules).toEqual(serverRules);
+      expect(duplicates(hydratedRules)).toEqual([]);
+    });
+  }
 
   it('a streamed boundary is styled the moment it appears, before hydration', async () => {
     lateGate = deferred();
