@@ -12,8 +12,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emotion } from '../src/index';
 import { App, lateProducts, TEMPLATE, TemplateApp, visitorFor } from './app';
+import { duplicates, emotionRulesInPage } from './chromium';
 import { emotionCssPage } from './emotion-css-page';
 import type { Product } from './page';
+import { cases } from './upstream/cases';
+import { renderWithKiln } from './upstream/render';
+import type { RenderMode } from './upstream/tree';
 
 type BrowserPage = Awaited<ReturnType<Awaited<ReturnType<BrowserSession['context']>>['newPage']>>;
 
@@ -37,6 +41,7 @@ let browser: BrowserSession;
 let clientJs = '';
 let templateClientJs = '';
 let emotionCssClientJs = '';
+let upstreamClientJs = '';
 /** When set, `/client.js` is held until it resolves (the page stays un-hydrated). */
 let clientGate: Deferred | undefined;
 /** When set, the late boundary's data waits for it. */
@@ -53,12 +58,22 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     '/client.js': clientJs,
     '/client-template.js': templateClientJs,
     '/client-emotion-css.js': emotionCssClientJs,
+    '/client-upstream.js': upstreamClientJs,
   };
   const script = scripts[url.pathname];
   if (script !== undefined) {
     await clientGate?.promise;
     res.setHeader('content-type', 'text/javascript');
     res.end(script);
+    return;
+  }
+  if (url.pathname === '/upstream') {
+    // A case of emotion's own server tests (upstream/cases.tsx), without a CSP.
+    const upstreamCase = cases.find((c) => c.name === url.searchParams.get('case'))!;
+    const upstreamMode = url.searchParams.get('mode') as RenderMode;
+    const { html } = await renderWithKiln(upstreamCase, upstreamMode, ['/client-upstream.js']);
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.end(html);
     return;
   }
   res.setHeader('content-security-policy', CSP);
@@ -110,10 +125,11 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
 
 beforeAll(async () => {
   const bundle = (entry: string) => bundleForBrowser(new URL(entry, import.meta.url));
-  [clientJs, templateClientJs, emotionCssClientJs] = await Promise.all([
+  [clientJs, templateClientJs, emotionCssClientJs, upstreamClientJs] = await Promise.all([
     bundle('./browser/client.tsx'),
     bundle('./browser/client-template.tsx'),
     bundle('./browser/client-emotion-css.tsx'),
+    bundle('./upstream/client.tsx'),
   ]);
   server = await listen((req, res) => {
     handle(req, res).catch((error) => {
@@ -131,15 +147,7 @@ afterAll(async () => {
 
 /** Every CSS rule of the emotion style elements, as Chromium parsed them (a multiset, sorted). */
 function emotionRules(page: BrowserPage): Promise<string[]> {
-  return page.evaluate(() => {
-    const rules: string[] = [];
-    for (const sheet of Array.from(document.styleSheets)) {
-      const owner = sheet.ownerNode as Element | null;
-      if (!owner?.hasAttribute('data-emotion')) continue;
-      for (const rule of Array.from(sheet.cssRules)) rules.push(rule.cssText);
-    }
-    return rules.sort();
-  });
+  return page.evaluate(emotionRulesInPage);
 }
 
 /** The emotion classes used by elements that have no rule in the document. */
@@ -158,8 +166,6 @@ function unstyledClasses(page: BrowserPage): Promise<string[]> {
   });
 }
 
-const duplicates = (rules: string[]) => rules.filter((rule, i) => i > 0 && rules[i - 1] === rule);
-
 /** A page that records console errors (React reports hydration problems there) and CSP violations. */
 async function open(javaScriptEnabled = true) {
   const context = await browser.context({
@@ -173,6 +179,20 @@ async function open(javaScriptEnabled = true) {
   });
   page.on('pageerror', (error) => problems.push(error.message));
   return { context, page, problems };
+}
+
+/** The emotion rules of a page without JavaScript, then once hydrated, and the hydrated page's console problems. */
+async function rulesBeforeAndAfterHydration(url: string) {
+  const noJs = await open(false);
+  await noJs.page.goto(url);
+  const serverRules = await emotionRules(noJs.page);
+  await noJs.context.close();
+  const js = await open();
+  await js.page.goto(url);
+  await js.page.waitForSelector('html[data-hydrated]');
+  const hydratedRules = await emotionRules(js.page);
+  await js.context.close();
+  return { serverRules, hydratedRules, problems: js.problems };
 }
 
 const shot = (page: BrowserPage) => page.screenshot({ fullPage: true, animations: 'disabled' });
@@ -232,19 +252,9 @@ describe('emotion in Chromium', { timeout: 120_000 }, () => {
     it(`${mode}: @emotion/css globals and keyframes are adopted, not inserted again on hydration`, async () => {
       lateGate = undefined;
       clientGate = undefined;
-      const url = `${server.url}/emotion-css?mode=${mode}`;
-      const noJs = await open(false);
-      await noJs.page.goto(url);
-      const serverRules = await emotionRules(noJs.page);
-      await noJs.context.close();
-
-      const js = await open();
-      await js.page.goto(url);
-      await js.page.waitForSelector('html[data-hydrated]');
-      const hydratedRules = await emotionRules(js.page);
-      const problems = js.problems;
-      await js.context.close();
-
+      const { serverRules, hydratedRules, problems } = await rulesBeforeAndAfterHydration(
+        `${server.url}/emotion-css?mode=${mode}`,
+      );
       expect(problems).toEqual([]);
       expect(serverRules.some((rule) => rule.startsWith('@font-face'))).toBe(true);
       expect(serverRules.some((rule) => rule.startsWith('@keyframes'))).toBe(true);
@@ -341,6 +351,33 @@ describe('emotion in Chromium', { timeout: 120_000 }, () => {
       // The late elements joined the cache's sheet in the head, after the ones adopted before.
       expect(bodyStyles).toBe(0);
       expect(Buffer.compare(hydratedShot, referenceShot)).toBe(0);
+    });
+  }
+
+  // The hydration half of emotion's server tests (server/test/{index,inline,stream}.test.js and
+  // css/test/instance › "hydration › only inserts rules that are not in the critical css"), for
+  // a representative set of the ported cases: emotion's own browser code hydrates the page Kiln
+  // rendered and inserts no rule again.
+  const upstreamChecked: [string, RenderMode][] = [
+    ['server: Page1 hydrates', 'buffer'],
+    ['server: Page1 hydrates', 'late'],
+    ['server: large recursive component', 'stream'],
+    ['server: Globals next to an instance (chunks, page1)', 'late'],
+    ['instance: Page1 and Page2 with a stylis plugin, a nonce and a key', 'late'],
+    ['react: every server.js case in one page', 'late'],
+    ['rehydration: Globals and classes (chunks)', 'late'],
+  ];
+  for (const [name, mode] of upstreamChecked) {
+    it(`emotion's server tests, ${name} (${mode}): no rule inserted again on hydration`, async () => {
+      lateGate = undefined;
+      clientGate = undefined;
+      const { serverRules, hydratedRules, problems } = await rulesBeforeAndAfterHydration(
+        `${server.url}/upstream?case=${encodeURIComponent(name)}&mode=${mode}`,
+      );
+      expect(problems).toEqual([]);
+      expect(serverRules.length).toBeGreaterThan(0);
+      expect(hydratedRules).toEqual(serverRules);
+      expect(duplicates(hydratedRules)).toEqual([]);
     });
   }
 });
