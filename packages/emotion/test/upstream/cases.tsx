@@ -16,6 +16,13 @@
  * Suspense boundary. Upstream's `<CacheProvider value={cache}>` around a tree is Kiln's job
  * here (the plugin provides the cache given by `cache`); trees of `@emotion/css` instances keep
  * theirs, as upstream writes them.
+ *
+ * Not ported, having no server render (listed with the reason in docs/emotion.md):
+ * rehydration.js › "cache created in render doesn't cause a hydration mismatch" and both
+ * "initializing another Emotion instance should not move already moved styles elements"
+ * (browser only, hand-written HTML or a `container`); css/test/instance/instance.test.js
+ * (the instance's `container`; its invalid-key error is emotion's own, Kiln's key check has
+ * its own test); css/test/instance/css.test.js (class names through react-test-renderer).
  */
 import createCache, { type EmotionCache } from '@emotion/cache';
 import createEmotion, { type Emotion } from '@emotion/css/create-instance';
@@ -23,8 +30,6 @@ import { ClassNames, css, Global, keyframes } from '@emotion/react';
 import styled from '@emotion/styled';
 import { Fragment, type ReactNode } from 'react';
 import { BigComponent, getChunkComponents, getComponents } from './server-util';
-
-const COMMIT = '3c19ce5997f73960679e546af47801205631dfde';
 
 /** One ported case. */
 export interface UpstreamCase {
@@ -36,8 +41,6 @@ export interface UpstreamCase {
   key: string;
   /** A nonce set on the case's cache, emotion's own way; otherwise Kiln's render nonce is used. */
   cacheNonce?: string;
-  /** Whether the tree uses an `@emotion/css` instance (its globals go to the cache's element). */
-  instance: boolean;
   /**
    * Fresh styles and the parts of the body; `cssGlobals` collects the names that the
    * `@emotion/css` instance's `injectGlobal` and `keyframes` insert (during the render too).
@@ -77,7 +80,6 @@ function reactCase(
     ),
     key,
     ...(options.cacheNonce ? { cacheNonce: options.cacheNonce } : {}),
-    instance: false,
     build: () => ({
       cache: createCache({ key, ...(options.cacheNonce ? { nonce: options.cacheNonce } : {}) }),
       parts: [<Fragment key="part">{render()}</Fragment>],
@@ -216,7 +218,6 @@ const cssCase = (
     sources,
     key: probe.cache.key,
     ...(probe.cache.nonce ? { cacheNonce: probe.cache.nonce } : {}),
-    instance: true,
     build: () => {
       const emotion = make();
       const cssGlobals = new Set<string>();
@@ -335,7 +336,6 @@ export const cases: UpstreamCase[] = [
       'ssr › (all cases but the nonce one, each a part)',
     ),
     key: 'css',
-    instance: false,
     build: () => ({
       cache: createCache({ key: 'css' }),
       parts: reactServer
@@ -373,7 +373,6 @@ export const cases: UpstreamCase[] = [
       'global styles can be removed individually after rehydrating HTML SSRed with extractCriticalToChunks',
     ),
     key: 'mui',
-    instance: false,
     build: () => ({
       cache: createCache({ key: 'mui' }),
       parts: [
@@ -399,7 +398,6 @@ export const cases: UpstreamCase[] = [
       name: `rehydration: the same Global twice (${key})`,
       sources: upstream(REHYDRATION, test!),
       key: key!,
-      instance: false,
       build: () => ({
         cache: createCache({ key: key! }),
         parts: [
@@ -446,32 +444,3 @@ export const cases: UpstreamCase[] = [
     instanceOfCssTests,
   ),
 ];
-
-/** Upstream tests that have no Kiln counterpart, with the reason. */
-export const notApplicable: { source: string; reason: string }[] = [
-  {
-    source: `${REHYDRATION} › cache created in render doesn't cause a hydration mismatch`,
-    reason: 'browser only: hydrates hand-written HTML, no server render',
-  },
-  {
-    source: `${REHYDRATION} › initializing another Emotion instance should not move already moved styles elements (both tests)`,
-    reason:
-      'browser only: where a second cache puts its elements (a `container` option), no server render',
-  },
-  {
-    source: `${INSTANCE}/instance.test.js › inserts style tags into container`,
-    reason: "browser only: the instance's `container` option",
-  },
-  {
-    source: `${INSTANCE}/instance.test.js › throws with invalid key`,
-    reason:
-      "emotion throws in createEmotion; Kiln's own check of the key (EMOTION_INVALID_KEY) is in src/plugin.test.tsx",
-  },
-  {
-    source: `${INSTANCE}/css.test.js (all)`,
-    reason:
-      "class names and CSS of the instance's css() through react-test-renderer; no server render",
-  },
-];
-
-export { COMMIT };
