@@ -62,7 +62,11 @@ function styleNonce(cache: EmotionCache, ctx: RenderContext): string | undefined
  *   moment they appear.
  * - CSS is escaped so `</style` in user data cannot close the element. Every tag carries the
  *   nonce of the cache (`createCache({ nonce })`) or else the request's nonce; when both are
- *   given they must be equal (`EMOTION_NONCE_MISMATCH` otherwise). Pair it with `emotionClient()` from `@kiln/emotion/client`.
+ *   given they must be equal (`EMOTION_NONCE_MISMATCH` otherwise).
+ * - `injectGlobal` and `keyframes` of an `@emotion/css` instance whose cache is given through
+ *   `cache` go in the cache's element, where the browser's instance adopts them.
+ *
+ * Pair it with `emotionClient()` from `@kiln/emotion/client`.
  *
  * @example
  * ```tsx
