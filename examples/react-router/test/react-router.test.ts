@@ -11,6 +11,7 @@ import {
 import {
   CHROME_UA,
   describeExampleServer,
+  GOOGLEBOT_UA,
   getPage,
   getTimed,
   VIEWPORT,
@@ -130,6 +131,15 @@ describe('react-router example: loaders', () => {
       product: { id: 'kettle', name: 'Stovetop kettle' },
       picks: null,
     });
+  });
+
+  it('gives a crawler the deferred value in place, without streaming scripts', async () => {
+    const page = await getPage(`${server.url}/products/mugs`, { userAgent: GOOGLEBOT_UA });
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('data-testid="picks"');
+    expect(page.html).not.toContain('data-testid="picks-loading"');
+    expect(page.html).not.toContain('<template');
+    expect(routerStateOf(page.html, deferredStateKey(0))).toMatchObject({ ok: true });
   });
 });
 
