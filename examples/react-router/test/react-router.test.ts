@@ -240,8 +240,25 @@ describe('react-router example: deferred data and navigation', () => {
       expect(await page.evaluate(() => (window as { sameDocument?: boolean }).sameDocument)).toBe(
         true,
       );
-      // The only failed load is the favicon the shop does not have.
-      expect(messages.filter((m) => !m.endsWith('/favicon.ico'))).toEqual([]);
+
+      // A loader's 404 hydrates from the error the server handed over, without running the loader.
+      browserOperations.length = 0;
+      const missing = await page.goto(`${server.url}/products/unicorn`);
+      expect(missing?.status()).toBe(404);
+      await page.waitForFunction(() => window.__kilnExample?.hydrated === true);
+      expect(await page.getByTestId('not-found').textContent()).toBe('Nothing here');
+      expect(await page.evaluate(() => window.__kilnExample?.recoverableErrors)).toEqual([]);
+      expect(browserOperations).toEqual([]);
+
+      // The only failed loads are the favicon the shop does not have and the 404 page itself.
+      messages.splice(
+        0,
+        messages.length,
+        ...messages.filter(
+          (m) => !m.includes('404 (Not Found)') || !/favicon\.ico|unicorn/.test(m),
+        ),
+      );
+      expect(messages).toEqual([]);
     } finally {
       await browser.close();
     }
