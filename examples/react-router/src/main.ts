@@ -1,0 +1,4 @@
+import { runFromEnvironment } from '@kiln/example-app';
+import { startServer } from './server';
+
+await runFromEnvironment('React Router', startServer);
