@@ -42,6 +42,21 @@ function fetchableOptions(
   return opts;
 }
 
+/** The hook's client and, when the server fetches its query, its options. */
+function useFetchable(
+  session: RequestSession,
+  options: unknown,
+  allowSsrFalse: boolean,
+): { client: ApolloClient; fetchable: HookOptions | undefined } {
+  const opts = options as HookOptionsArg;
+  const client = useApolloClient(typeof opts === 'object' ? opts.client : undefined);
+  const fetchable =
+    client === session.client
+      ? fetchableOptions(opts, client.defaultOptions.watchQuery?.fetchPolicy, allowSsrFalse)
+      : undefined;
+  return { client, fetchable };
+}
+
 /**
  * Fetches the hook's query into the request's client when it lacks it, suspending until it
  * arrives, and returns the options it was fetched with (undefined when the hook fetches nothing
@@ -53,14 +68,23 @@ function useServerFetch(
   options: unknown,
   allowSsrFalse: boolean,
 ): HookOptions | undefined {
-  const opts = options as HookOptionsArg;
-  const client = useApolloClient(typeof opts === 'object' ? opts.client : undefined);
-  const fetchable =
-    client === session.client
-      ? fetchableOptions(opts, client.defaultOptions.watchQuery?.fetchPolicy, allowSsrFalse)
-      : undefined;
+  const { client, fetchable } = useFetchable(session, options, allowSsrFalse);
   use(fetchable ? session.ensure(query, fetchable) : session.ready);
+  if (fetchable) markIfRefetching(session, query, fetchable, client);
   return fetchable;
+}
+
+/** Policies whose hooks would fetch again in the browser though the server sent the data. */
+const REFETCHING = new Set<string>(['network-only', 'cache-and-network']);
+
+function markIfRefetching(
+  session: RequestSession,
+  query: DocumentNode,
+  options: HookOptions,
+  client: ApolloClient,
+): void {
+  const policy = options.fetchPolicy ?? client.defaultOptions.watchQuery?.fetchPolicy;
+  if (policy && REFETCHING.has(policy)) session.markServed(query, options.variables);
 }
 
 /**
@@ -116,7 +140,17 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
       return result;
     };
 
+  const wrapBackgroundQuery = (original: AnyHook): AnyHook =>
+    // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
+    function useKilnServerBackgroundQuery(query, options) {
+      // Apollo's own hook fetches; Kiln only notes what the browser must not fetch again.
+      const { client, fetchable } = useFetchable(session, options, true);
+      if (fetchable) markIfRefetching(session, query, fetchable, client);
+      return original(query, options);
+    };
+
   return {
+    useBackgroundQuery: wrapBackgroundQuery as unknown as HookWrappers['useBackgroundQuery'],
     useQuery: wrapQuery as unknown as HookWrappers['useQuery'],
     useSuspenseQuery: wrapSuspenseQuery as unknown as HookWrappers['useSuspenseQuery'],
   };
