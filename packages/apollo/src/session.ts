@@ -350,8 +350,9 @@ export class RequestSession {
   }
 
   private fail(entry: FetchEntry, query: DocumentNode, key: string, error: unknown): void {
-    entry.error = error;
+    // cut off by an abort or timeout: the hook renders its loading state, the browser fetches
     if (this.stopped) return;
+    entry.error = error;
     this.stats.errors++;
     const wire: WireError = [this.docId(query), key, errorToWire(error)];
     this.pendingErrors.push(wire);

@@ -38,6 +38,9 @@ beforeAll(async () => {
     void renderToHtml(<Document path={url.pathname} />, {
       request: req,
       mode: url.searchParams.get('mode') === 'buffer' ? 'buffer' : 'stream',
+      ...(url.searchParams.has('timeout')
+        ? { timeoutMs: Number(url.searchParams.get('timeout')) }
+        : {}),
       bootstrapModules: ['/client.js'],
       plugins: [apollo({ makeClient: (ctx) => httpClient(gql.url, forwardHeaders(ctx)) })],
       onError: (error) => siteErrors.push(error),
@@ -263,6 +266,28 @@ describe('hydration in Chromium', () => {
       await v.close();
     }
   }, 60_000);
+
+  it.each(['stream', 'buffer'])(
+    'after a server timeout, shows the loading state and fetches the query after hydration (%s)',
+    async (mode) => {
+      const v = await visit(`/hang?mode=${mode}&timeout=200`);
+      try {
+        await v.page.waitForFunction(
+          () => document.querySelector('#slow-query')?.textContent === 'waited 1500',
+        );
+        expect(v.consoleErrors).toEqual([]);
+        // the server HTML shows the loading state of the query the timeout cut off
+        expect(new Set(await v.loadingSeen())).toEqual(new Set(['loading slow']));
+        const fetched = await v.fetchesInPage();
+        expect(fetched).toHaveLength(1);
+        expect(fetched[0]).toContain('Slow');
+        expect(await v.page.textContent('#hang-stamp')).toBe('stamp 1');
+      } finally {
+        await v.close();
+      }
+    },
+    60_000,
+  );
 
   it('shows a server error the same after hydration', async () => {
     const v = await visit('/errors?mode=stream');
