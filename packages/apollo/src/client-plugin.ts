@@ -1,10 +1,11 @@
-import type { ApolloClient } from '@apollo/client';
+import { type ApolloClient, ApolloLink } from '@apollo/client';
 import type { HookWrappers } from '@apollo/client/react/internal';
 import { canonicalStringify } from '@apollo/client/utilities';
 import type { KilnClientPlugin } from '@kiln/core/client';
 import { parse, readState } from '@kiln/serialize/client';
 import { type DocumentNode, parse as parseDocument, print } from 'graphql';
-import { createElement, type ReactNode, useEffect, useRef } from 'react';
+import { createElement, type ReactNode, useRef, useSyncExternalStore } from 'react';
+import { Observable, type Subscription } from 'rxjs';
 import { KilnApolloError } from './errors';
 import { KilnApolloProvider } from './provider';
 import {
@@ -14,6 +15,7 @@ import {
   queueName,
   type StreamChunk,
   type WireError,
+  type WireKey,
 } from './transport';
 
 /** Options of {@link apolloClient}. */
@@ -23,9 +25,11 @@ export interface ApolloClientPluginOptions {
   /** The state key given to `apollo()` on the server. Default `'apollo'`. */
   key?: string;
   /**
-   * Milliseconds after hydration (and the end of the stream) during which `network-only` and
-   * `cache-and-network` queries read the cache instead of fetching, as Apollo's
-   * `ssrForceFetchDelay` does. Default 100.
+   * Ignored. It used to open a time window after hydration in which `network-only` and
+   * `cache-and-network` queries read the cache; now each hook that hydrates reads what the
+   * server sent for it, however late it hydrates, and fetches normally afterwards.
+   *
+   * @deprecated No timer decides anymore; remove the option.
    */
   forceFetchDelayMs?: number;
 }
@@ -72,11 +76,83 @@ function usePinnedServerError(
   return pin && pin.raw === result ? pin.error : undefined;
 }
 
-/** Calls `onHydrated` once, after React committed the hydrated shell. */
-function HydrationEnd(props: { onHydrated: () => void; children?: ReactNode }): ReactNode {
-  const { onHydrated } = props;
-  useEffect(onHydrated, [onHydrated]);
-  return props.children;
+const noSubscribe = (): (() => void) => () => {};
+
+/**
+ * Whether React is hydrating the component that calls this hook: React reads
+ * `getServerSnapshot` of `useSyncExternalStore` only while it hydrates. Both snapshots are
+ * equal, so this costs no second render.
+ */
+function useIsHydrating(): boolean {
+  let hydrating = false;
+  useSyncExternalStore(
+    noSubscribe,
+    () => false,
+    () => {
+      hydrating = true;
+      return false;
+    },
+  );
+  return hydrating;
+}
+
+type HookOptionsLike = {
+  variables?: Record<string, unknown>;
+  fetchPolicy?: string;
+  nextFetchPolicy?: unknown;
+  errorPolicy?: string;
+};
+
+/** Policies under which a hook fetches though the cache holds its data. */
+const REFETCHING = new Set<string>(['network-only', 'cache-and-network']);
+
+/** What the server sent, as {@link useHydratingOptions} asks it. */
+interface ServedLookup {
+  /** The client's default fetch policy. */
+  policy(): string | undefined;
+  /** Whether the server sent the result of `query` with the hook's variables. */
+  has(query: DocumentNode, hookOptions: unknown): boolean;
+  /** The hook's query and variables as one string. */
+  key(query: DocumentNode, hookOptions: unknown): string;
+}
+
+const optionsOf = (options: unknown): HookOptionsLike =>
+  typeof options === 'object' && options !== null ? (options as HookOptionsLike) : {};
+
+/**
+ * The options a hook runs with: while the server's result for its query and variables is the
+ * one it hydrated with, a `network-only` or `cache-and-network` hook reads the cache
+ * (`cache-first`), and goes back to its own policy for what comes next (`nextFetchPolicy`,
+ * `initialFetchPolicy`: refetches, new variables). Decided per hook at its hydrating render,
+ * never by a timer.
+ */
+function useHydratingOptions(
+  served: ServedLookup,
+  query: DocumentNode,
+  hookOptions: unknown,
+  hydrating: boolean,
+  withNext: boolean,
+): unknown {
+  const opts = optionsOf(hookOptions);
+  const policy = opts.fetchPolicy ?? served.policy();
+  const refetching = policy !== undefined && REFETCHING.has(policy);
+  const first = useRef<string | null>(undefined as never);
+  if (first.current === undefined) {
+    first.current =
+      hydrating && refetching && served.has(query, hookOptions)
+        ? served.key(query, hookOptions)
+        : null;
+  }
+  if (first.current === null || !refetching) return hookOptions;
+  if (served.key(query, hookOptions) !== first.current) return hookOptions;
+  return withNext
+    ? {
+        ...opts,
+        fetchPolicy: 'cache-first',
+        initialFetchPolicy: policy,
+        nextFetchPolicy: opts.nextFetchPolicy ?? policy,
+      }
+    : { ...opts, fetchPolicy: 'cache-first' };
 }
 
 /**
@@ -84,10 +160,12 @@ function HydrationEnd(props: { onHydrated: () => void; children?: ReactNode }): 
  * creates the browser's `ApolloClient` and fills its cache with what the server fetched:
  * the final cache of a buffered page, or, while a page streams, every result the server
  * sent so far and then each new one the moment its script arrives, which is before React
- * reveals the Suspense boundary that shows it. Until hydration is over (plus
- * `forceFetchDelayMs`), `network-only` and `cache-and-network` queries read the cache, and a
- * `useQuery` that failed on the server shows the same error, so the first render equals the
- * server HTML and makes no request.
+ * reveals the Suspense boundary that shows it. Each hook that hydrates, however late, reads
+ * what the server sent for it: a `network-only` or `cache-and-network` hook reads the cache
+ * instead of fetching, an operation the server still has in flight is answered by its
+ * streamed result instead of the network, and a `useQuery` that failed on the server shows
+ * the same error. So the first render equals the server HTML and makes no request; no timer
+ * decides. Refetches, new variables and hooks mounted after hydration fetch as usual.
  *
  * @example
  * ```tsx
@@ -116,13 +194,15 @@ export function apolloClient(options: ApolloClientPluginOptions): ApolloClientPl
       `the key ${JSON.stringify(key)} is not valid; use letters, digits and _ only`,
     );
   }
-  const delay = options.forceFetchDelayMs ?? 100;
   let client: ApolloClient | undefined;
   const docs = new Map<number, DocumentNode>();
   const docTexts = new Map<number, string>();
   const printed = new WeakMap<DocumentNode, string>();
   const errors = new Map<string, Error>();
-  let hydrating = true;
+  /** Hook queries (`text|variables`) with a refetching policy whose result the server sent. */
+  const served = new Set<string>();
+  /** Operations the server has in flight while streaming, by `text|variables`. */
+  const running = new Map<string, { done: Promise<void>; release(): void }>();
 
   const documentById = (id: number): DocumentNode => {
     let doc = docs.get(id);
@@ -145,8 +225,51 @@ export function apolloClient(options: ApolloClientPluginOptions): ApolloClientPl
     for (const [id, text] of Object.entries(d)) docTexts.set(Number(id), text);
   };
 
+  const keyText = (key: WireKey): string | undefined => {
+    const text = docTexts.get(key[0]);
+    return text === undefined ? undefined : `${text}|${key[1]}`;
+  };
+
+  const addServed = (s: WireKey[] | undefined): void => {
+    if (!s) return;
+    for (const key of s) {
+      const text = keyText(key);
+      if (text !== undefined) served.add(text);
+    }
+  };
+
+  const addRunning = (p: WireKey[] | undefined): void => {
+    if (!p) return;
+    for (const key of p) {
+      const text = keyText(key);
+      if (text === undefined || running.has(text)) continue;
+      let release = (): void => {};
+      const done = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      running.set(text, { done, release });
+    }
+  };
+
+  const finishRunning = (f: WireKey[] | undefined): void => {
+    if (!f) return;
+    for (const key of f) {
+      const text = keyText(key);
+      const run = text === undefined ? undefined : running.get(text);
+      if (!run) continue;
+      running.delete(text!);
+      run.release();
+    }
+  };
+
+  /** The stream ended: whatever the server did not finish, the browser fetches itself. */
+  const releaseAll = (): void => {
+    for (const run of running.values()) run.release();
+    running.clear();
+  };
+
   const addErrors = (e: WireError[] | undefined): void => {
-    if (!e || !hydrating) return;
+    if (!e) return;
     for (const [docId, variables, error] of e) {
       const text = docTexts.get(docId);
       if (text !== undefined) errors.set(`${text}|${variables}`, errorFromWire(error));
@@ -176,27 +299,76 @@ export function apolloClient(options: ApolloClientPluginOptions): ApolloClientPl
       });
     }
     addErrors(chunk.e);
+    addServed(chunk.s);
+    addRunning(chunk.p);
+    finishRunning(chunk.f);
   };
 
-  const errorFor = (query: DocumentNode, options: unknown): Error | undefined => {
-    if (errors.size === 0) return undefined;
+  const printedOf = (query: DocumentNode): string => {
     let text = printed.get(query);
     if (text === undefined) {
       text = print(query);
       printed.set(query, text);
     }
-    const variables =
-      typeof options === 'object' && options !== null
-        ? (options as { variables?: Record<string, unknown> }).variables
-        : undefined;
-    return errors.get(`${text}|${canonicalStringify(variables ?? {})}`);
+    return text;
   };
+
+  const queryKey = (query: DocumentNode, options: unknown): string =>
+    `${printedOf(query)}|${canonicalStringify(optionsOf(options).variables ?? {})}`;
+
+  const errorFor = (query: DocumentNode, options: unknown): Error | undefined =>
+    errors.size === 0 ? undefined : errors.get(queryKey(query, options));
+
+  const servedLookup: ServedLookup = {
+    policy: () => client?.defaultOptions.watchQuery?.fetchPolicy,
+    has: (query, hookOptions) => served.size > 0 && served.has(queryKey(query, hookOptions)),
+    key: queryKey,
+  };
+
+  /**
+   * Answers an operation the server still has in flight with the server's result once it
+   * arrives in the stream, instead of sending it again; any other operation goes on.
+   */
+  const serverResultLink = new ApolloLink((operation, forward) => {
+    if (running.size === 0) return forward(operation);
+    const run = running.get(
+      `${printedOf(operation.query)}|${canonicalStringify(operation.variables ?? {})}`,
+    );
+    if (!run) return forward(operation);
+    return new Observable<ApolloLink.Result>((subscriber) => {
+      let closed = false;
+      let inner: Subscription | undefined;
+      void run.done.then(() => {
+        if (closed) return;
+        const diff = client!.cache.diff<Record<string, unknown>>({
+          query: operation.query,
+          variables: operation.variables,
+          returnPartialData: false,
+          optimistic: false,
+        });
+        if (diff.complete && diff.result) {
+          subscriber.next({ data: diff.result });
+          subscriber.complete();
+        } else {
+          inner = forward(operation).subscribe(subscriber);
+        }
+      });
+      return () => {
+        closed = true;
+        inner?.unsubscribe();
+      };
+    });
+  });
 
   const wrappers: HookWrappers = {
     useQuery: ((original: AnyHook): AnyHook =>
       // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
       function useKilnHydratingQuery(query, hookOptions) {
-        const result = original(query, hookOptions);
+        const hydrating = useIsHydrating();
+        const result = original(
+          query,
+          useHydratingOptions(servedLookup, query, hookOptions, hydrating, true),
+        );
         // A query that failed on the server shows that error, as it did there.
         const error = usePinnedServerError(result, () =>
           hydrating ? errorFor(query, hookOptions) : undefined,
@@ -216,7 +388,11 @@ export function apolloClient(options: ApolloClientPluginOptions): ApolloClientPl
     useSuspenseQuery: ((original: AnyHook): AnyHook =>
       // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
       function useKilnHydratingSuspenseQuery(query, hookOptions) {
-        const result = original(query, hookOptions);
+        const hydrating = useIsHydrating();
+        const result = original(
+          query,
+          useHydratingOptions(servedLookup, query, hookOptions, hydrating, false),
+        );
         // With `errorPolicy: 'all'` the server rendered the partial data with its error; the
         // cache holds only the data.
         const error = usePinnedServerError(result, () => {
@@ -228,21 +404,15 @@ export function apolloClient(options: ApolloClientPluginOptions): ApolloClientPl
         });
         return error ? { ...result, error } : result;
       }) as unknown as HookWrappers['useSuspenseQuery'],
-  };
-
-  const endHydration = (): void => {
-    const finish = (): void => {
-      setTimeout(() => {
-        hydrating = false;
-        errors.clear();
-        if (client) client.prioritizeCacheValues = false;
-      }, delay);
-    };
-    if (document.readyState === 'loading') {
-      document.addEventListener('DOMContentLoaded', finish, { once: true });
-    } else {
-      finish();
-    }
+    useBackgroundQuery: ((original: (query: DocumentNode, options?: unknown) => unknown) =>
+      // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
+      function useKilnHydratingBackgroundQuery(query: DocumentNode, hookOptions?: unknown) {
+        const hydrating = useIsHydrating();
+        return original(
+          query,
+          useHydratingOptions(servedLookup, query, hookOptions, hydrating, false),
+        );
+      }) as unknown as HookWrappers['useBackgroundQuery'],
   };
 
   return {
@@ -252,12 +422,13 @@ export function apolloClient(options: ApolloClientPluginOptions): ApolloClientPl
     },
     before() {
       client = options.makeClient();
-      client.prioritizeCacheValues = true;
+      client.setLink(ApolloLink.from([serverResultLink, client.link]));
       const buffered = readState(key) as BufferedState | undefined;
       if (buffered) {
         client.cache.restore(buffered.cache as never);
         addDocs(buffered.d);
         addErrors(buffered.e);
+        addServed(buffered.s);
       }
       const scope = globalThis as unknown as Record<string, { push(...items: unknown[]): number }>;
       const name = queueName(key);
@@ -269,6 +440,9 @@ export function apolloClient(options: ApolloClientPluginOptions): ApolloClientPl
           return 0;
         },
       };
+      if (document.readyState === 'loading') {
+        document.addEventListener('DOMContentLoaded', releaseAll, { once: true });
+      }
     },
     wrap(app: ReactNode) {
       if (!client) {
@@ -277,11 +451,7 @@ export function apolloClient(options: ApolloClientPluginOptions): ApolloClientPl
           'apolloClient().wrap() ran before before(); pass the plugin to hydrate() from @kiln/core/client',
         );
       }
-      return createElement(
-        KilnApolloProvider,
-        { client, wrappers },
-        createElement(HydrationEnd, { onHydrated: endHydration }, app),
-      );
+      return createElement(KilnApolloProvider, { client, wrappers }, app);
     },
   };
 }

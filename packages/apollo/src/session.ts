@@ -4,11 +4,13 @@ import { getSuspenseCache } from '@apollo/client/react/internal';
 import { canonicalStringify } from '@apollo/client/utilities';
 import type { DocumentNode } from 'graphql';
 import { print } from 'graphql';
+import { Observable } from 'rxjs';
 import {
   type BufferedState,
   errorToWire,
   type StreamChunk,
   type WireError,
+  type WireKey,
   type WireWrite,
 } from './transport';
 
@@ -98,6 +100,14 @@ export class RequestSession {
   private sentDocs = 0;
   private pendingWrites: WireWrite[] = [];
   private pendingErrors: WireError[] = [];
+  private pendingStarts: WireKey[] = [];
+  private pendingFinishes: WireKey[] = [];
+  private pendingServed: WireKey[] = [];
+  private readonly allServed: WireKey[] = [];
+  private readonly servedKeys = new Set<string>();
+  /** Operations in flight, by `docId|variables`, with how many run at once. */
+  private readonly running = new Map<string, { key: WireKey; count: number }>();
+  private readonly record: boolean;
   private readonly allErrors: WireError[] = [];
   private readonly refs = new Set<SuspenseRef>();
   private readonly onError: (error: unknown) => void;
@@ -111,12 +121,42 @@ export class RequestSession {
   constructor(client: ApolloClient, options: { record: boolean; onError(error: unknown): void }) {
     this.client = client;
     this.onError = options.onError;
+    this.record = options.record;
     this.fulfilled = tracked(Promise.resolve(), 'fulfilled');
     client.setLink(
       ApolloLink.from([
         new ApolloLink((operation, forward) => {
           this.stats.operations++;
-          return forward(operation);
+          if (!this.record || this.stopped) return forward(operation);
+          // While streaming, the browser learns which operations the server has in flight, so
+          // a hook that hydrates before the result arrived waits for it instead of fetching.
+          const key: WireKey = [
+            this.docId(operation.query),
+            canonicalStringify(operation.variables ?? {}),
+          ];
+          this.started(key);
+          return new Observable((subscriber) => {
+            let open = true;
+            const finish = (): void => {
+              if (open) this.finished(key);
+              open = false;
+            };
+            const subscription = forward(operation).subscribe({
+              next: (value) => subscriber.next(value),
+              error: (error: unknown) => {
+                finish();
+                subscriber.error(error);
+              },
+              complete: () => {
+                finish();
+                subscriber.complete();
+              },
+            });
+            return () => {
+              finish();
+              subscription.unsubscribe();
+            };
+          });
         }),
         client.link,
       ]),
@@ -168,6 +208,20 @@ export class RequestSession {
     return entry?.error === undefined ? undefined : entry;
   }
 
+  /**
+   * Records that a hook with a `network-only` or `cache-and-network` policy read `query` +
+   * `variables` on the server: its first render in the browser reads the cache too.
+   */
+  markServed(query: DocumentNode, variables: OperationVariables | undefined): void {
+    if (this.stopped) return;
+    const key: WireKey = [this.docId(query), canonicalStringify(variables ?? {})];
+    const text = `${key[0]}|${key[1]}`;
+    if (this.servedKeys.has(text)) return;
+    this.servedKeys.add(text);
+    this.allServed.push(key);
+    if (this.record) this.pendingServed.push(key);
+  }
+
   /** Counts a whole-tree render pass. */
   countPass(): void {
     this.stats.passes++;
@@ -175,31 +229,49 @@ export class RequestSession {
 
   /** The streamed chunk of everything recorded since the last call, or undefined. */
   takeChunk(): StreamChunk | undefined {
-    if (this.pendingWrites.length === 0 && this.pendingErrors.length === 0) return undefined;
+    if (
+      this.pendingWrites.length === 0 &&
+      this.pendingErrors.length === 0 &&
+      this.pendingStarts.length === 0 &&
+      this.pendingFinishes.length === 0 &&
+      this.pendingServed.length === 0
+    ) {
+      return undefined;
+    }
     const chunk: StreamChunk = {};
     const docs = this.newDocs();
     if (docs) chunk.d = docs;
     if (this.pendingWrites.length > 0) chunk.w = this.pendingWrites;
     if (this.pendingErrors.length > 0) chunk.e = this.pendingErrors;
+    if (this.pendingStarts.length > 0) chunk.p = this.pendingStarts;
+    if (this.pendingFinishes.length > 0) chunk.f = this.pendingFinishes;
+    if (this.pendingServed.length > 0) chunk.s = this.pendingServed;
     this.pendingWrites = [];
     this.pendingErrors = [];
+    this.pendingStarts = [];
+    this.pendingFinishes = [];
+    this.pendingServed = [];
     return chunk;
   }
 
   /** The state a buffered page embeds: the final cache and every failed query. */
   bufferedState(): BufferedState {
     const state: BufferedState = { cache: this.client.cache.extract() };
-    if (this.allErrors.length > 0) {
+    if (this.allErrors.length > 0 || this.allServed.length > 0) {
       const docs = this.newDocs();
       if (docs) state.d = docs;
-      state.e = this.allErrors;
     }
+    if (this.allErrors.length > 0) state.e = this.allErrors;
+    if (this.allServed.length > 0) state.s = this.allServed;
     return state;
   }
 
   /** Cancels every request in flight (Apollo's `client.stop()`): the links abort their fetches. */
   abort(): void {
     if (this.stopped) return;
+    // the browser stops waiting for what will never come and fetches it itself
+    for (const { key } of this.running.values()) this.pendingFinishes.push(key);
+    this.running.clear();
     this.stopped = true;
     this.client.stop();
   }
@@ -258,9 +330,29 @@ export class RequestSession {
     return entry;
   }
 
+  private started(key: WireKey): void {
+    const text = `${key[0]}|${key[1]}`;
+    const run = this.running.get(text);
+    if (run) run.count++;
+    else {
+      this.running.set(text, { key, count: 1 });
+      this.pendingStarts.push(key);
+    }
+  }
+
+  private finished(key: WireKey): void {
+    const text = `${key[0]}|${key[1]}`;
+    const run = this.running.get(text);
+    if (!run || this.stopped) return;
+    if (--run.count > 0) return;
+    this.running.delete(text);
+    this.pendingFinishes.push(key);
+  }
+
   private fail(entry: FetchEntry, query: DocumentNode, key: string, error: unknown): void {
-    entry.error = error;
+    // cut off by an abort or timeout: the hook renders its loading state, the browser fetches
     if (this.stopped) return;
+    entry.error = error;
     this.stats.errors++;
     const wire: WireError = [this.docId(query), key, errorToWire(error)];
     this.pendingErrors.push(wire);

@@ -2,7 +2,7 @@ import { type ApolloClient, NetworkStatus, type WatchQueryFetchPolicy } from '@a
 import { skipToken, useApolloClient } from '@apollo/client/react';
 import type { HookWrappers } from '@apollo/client/react/internal';
 import type { DocumentNode } from 'graphql';
-import { use } from 'react';
+import { use, useState } from 'react';
 import type { HookFetchOptions, RequestSession } from './session';
 
 /** The subset of `useQuery` / `useSuspenseQuery` options the server strategy reads. */
@@ -42,25 +42,69 @@ function fetchableOptions(
   return opts;
 }
 
-/**
- * Fetches the hook's query into the request's client when it lacks it, suspending until it
- * arrives, and returns the options it was fetched with (undefined when the hook fetches nothing
- * on the server, or uses another client). Calls `use()` exactly once on every render.
- */
-function useServerFetch(
+/** The hook's client and, when the server fetches its query, its options. */
+function useFetchable(
   session: RequestSession,
-  query: DocumentNode,
   options: unknown,
   allowSsrFalse: boolean,
-): HookOptions | undefined {
+): { client: ApolloClient; fetchable: HookOptions | undefined } {
   const opts = options as HookOptionsArg;
   const client = useApolloClient(typeof opts === 'object' ? opts.client : undefined);
   const fetchable =
     client === session.client
       ? fetchableOptions(opts, client.defaultOptions.watchQuery?.fetchPolicy, allowSsrFalse)
       : undefined;
-  use(fetchable ? session.ensure(query, fetchable) : session.ready);
+  return { client, fetchable };
+}
+
+/**
+ * Fetches the hook's query into the request's client when it lacks it, suspending until it
+ * arrives, and returns the options it was fetched with (undefined when the hook fetches nothing
+ * on the server, or uses another client). Calls `use()` exactly once on every render.
+ *
+ * With `startSiblings`, a hook whose fetch is pending does not suspend on the first run of its
+ * component: it lets the component run to its end, so the component's later hooks start their
+ * fetches too, and asks React for an immediate second run (a render-phase update: React runs
+ * the component again before it renders anything below it and throws the first run's output
+ * away). In that second run the hook suspends. So the independent queries of one component
+ * travel together and the rest of the tree still renders once.
+ */
+function useServerFetch(
+  session: RequestSession,
+  query: DocumentNode,
+  options: unknown,
+  allowSsrFalse: boolean,
+  startSiblings: boolean,
+): HookOptions | undefined {
+  const { client, fetchable } = useFetchable(session, options, allowSsrFalse);
+  const [secondRun, setSecondRun] = useState(false);
+  const thenable = fetchable ? session.ensure(query, fetchable) : session.ready;
+  if (startSiblings && thenable.status === 'pending') {
+    if (secondRun) {
+      // Thrown, not passed to use(): React replays use() by call order within one attempt,
+      // and the first run used a fulfilled thenable at this index.
+      throw thenable;
+    }
+    setSecondRun(true);
+    use(session.ready);
+  } else {
+    use(thenable);
+  }
+  if (fetchable) markIfRefetching(session, query, fetchable, client);
   return fetchable;
+}
+
+/** Policies whose hooks would fetch again in the browser though the server sent the data. */
+const REFETCHING = new Set<string>(['network-only', 'cache-and-network']);
+
+function markIfRefetching(
+  session: RequestSession,
+  query: DocumentNode,
+  options: HookOptions,
+  client: ApolloClient,
+): void {
+  const policy = options.fetchPolicy ?? client.defaultOptions.watchQuery?.fetchPolicy;
+  if (policy && REFETCHING.has(policy)) session.markServed(query, options.variables);
 }
 
 /**
@@ -85,7 +129,7 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
   const wrapQuery = (original: AnyHook): AnyHook =>
     // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
     function useKilnServerQuery(query, options) {
-      const fetchable = useServerFetch(session, query, options, false);
+      const fetchable = useServerFetch(session, query, options, false, true);
       const result = original(query, options);
       if (!fetchable || result.error !== undefined) return result;
       const failure = session.errorFor(query, fetchable.variables);
@@ -104,7 +148,7 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
   const wrapSuspenseQuery = (original: AnyHook): AnyHook =>
     // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
     function useKilnServerSuspenseQuery(query, options) {
-      const fetchable = useServerFetch(session, query, options, true);
+      const fetchable = useServerFetch(session, query, options, true, false);
       const failure = fetchable ? session.errorFor(query, fetchable.variables) : undefined;
       if (failure && failure.errorPolicy === 'none') throw failure.error;
       const result = original(query, options);
@@ -116,7 +160,17 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
       return result;
     };
 
+  const wrapBackgroundQuery = (original: AnyHook): AnyHook =>
+    // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
+    function useKilnServerBackgroundQuery(query, options) {
+      // Apollo's own hook fetches; Kiln only notes what the browser must not fetch again.
+      const { client, fetchable } = useFetchable(session, options, true);
+      if (fetchable) markIfRefetching(session, query, fetchable, client);
+      return original(query, options);
+    };
+
   return {
+    useBackgroundQuery: wrapBackgroundQuery as unknown as HookWrappers['useBackgroundQuery'],
     useQuery: wrapQuery as unknown as HookWrappers['useQuery'],
     useSuspenseQuery: wrapSuspenseQuery as unknown as HookWrappers['useSuspenseQuery'],
   };

@@ -24,18 +24,29 @@ export interface WireErrorValue {
   data?: unknown;
 }
 
-/** One streamed chunk: new documents (id → printed text), cache writes and failed queries. */
+/** A query (document id + canonical variables): an operation or a hook's query. */
+export type WireKey = [number, string];
+
+/**
+ * One streamed chunk: new documents (id → printed text), cache writes, failed queries,
+ * operations the server started (`p`) and finished (`f`, after their writes), and hook queries
+ * with a `network-only` or `cache-and-network` policy whose result the server sent (`s`).
+ */
 export interface StreamChunk {
   d?: Record<number, string>;
   w?: WireWrite[];
   e?: WireError[];
+  p?: WireKey[];
+  f?: WireKey[];
+  s?: WireKey[];
 }
 
-/** What buffered pages embed with `setState`: the final cache and the failed queries. */
+/** What buffered pages embed with `setState`: the final cache, the failed and the sent queries. */
 export interface BufferedState {
   cache: unknown;
   d?: Record<number, string>;
   e?: WireError[];
+  s?: WireKey[];
 }
 
 /** The name of the global queue for a state key. */

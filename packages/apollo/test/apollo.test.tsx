@@ -16,6 +16,7 @@ import {
   type TestData,
   type TestGraphQLServer,
 } from './fixtures/graphql-server';
+import { streamedChunks } from './fixtures/lifecycle';
 import { httpClient, render } from './fixtures/render';
 
 let gql: TestGraphQLServer;
@@ -55,15 +56,6 @@ function bufferedState(html: string): { cache: Record<string, unknown>; e?: unkn
   );
   if (!script) throw new Error('no apollo state in the page');
   return parse(textOf(script)) as { cache: Record<string, unknown>; e?: unknown[] };
-}
-
-/** The chunks pushed by the streamed inline scripts, in document order. */
-function streamedChunks(html: string): { w?: unknown[]; e?: unknown[]; d?: unknown }[] {
-  const found: { w?: unknown[]; e?: unknown[]; d?: unknown }[] = [];
-  for (const match of html.matchAll(/\.push\(("(?:[^"\\]|\\.)*")\)<\/script>/g)) {
-    found.push(parse(JSON.parse(match[1]!) as string) as { w?: unknown[] });
-  }
-  return found;
 }
 
 /**

@@ -426,7 +426,17 @@ class Render implements ContextHost, StreamHost, SinkHost {
     if (this.done || this.abortReason) return;
     this.abortReason = reason;
     this.controller?.abort(reason);
-    this.react?.abort(reason);
+    const nobodyWaits = reason.code === 'KILN_CLIENT_DISCONNECTED';
+    if (this.shellReady || nobodyWaits || !this.controller || !this.react) {
+      this.react?.abort(reason);
+      return;
+    }
+    // Plugins that saw the signal may settle what the shell waits for (Apollo resolves its
+    // pending queries as loading results). React retries pinged work in a setImmediate
+    // queued from those settlements; abort after it, so the shell can still complete.
+    // Reported now, once, also when nothing is left for React to abort by then.
+    this.report(reason, { phase: this.phaseOf(reason, 'abort') });
+    setImmediate(() => setImmediate(() => this.react?.abort(reason)));
   }
 
   /** The client went away: abort the render and stop writing. */
