@@ -25,7 +25,27 @@ function project(
   });
 }
 
+/**
+ * Type tests (`*.test-d.ts`, `expectTypeOf`) of the packages' public contracts. One project
+ * checks them all with one tsc program: a tsc run per package would load React's and Apollo's
+ * types once each.
+ */
+const types = defineProject({
+  resolve: { conditions: sourceConditions },
+  ssr: { resolve: { conditions: sourceConditions } },
+  test: {
+    name: 'types',
+    typecheck: {
+      enabled: true,
+      only: true,
+      include: ['packages/*/src/**/*.test-d.ts', 'packages/*/test/**/*.test-d.ts'],
+      tsconfig: './tsconfig.json',
+    },
+  },
+});
+
 export const projects: TestProjectConfiguration[] = [
+  types,
   project('serialize', 'packages/serialize'),
   project('core', 'packages/core'),
   project('apollo', 'packages/apollo'),

@@ -27,6 +27,8 @@ export interface ViteServerOptions {
   host?: string;
   /** Latency of the staff picks query, in milliseconds (default 800): they stream in after the shell. */
   picksLatencyMs?: number;
+  /** Holds the staff picks back until the returned promise resolves (tests; see `ShopOptions.picksGate`). */
+  picksGate?: () => Promise<unknown>;
   /** The production build made by `buildApp()` (default `dist/`). */
   distDir?: string;
   /**
@@ -95,6 +97,7 @@ export async function startServer(options: ViteServerOptions = {}): Promise<Runn
   const graphql = createShopGraphQL({
     store: createShopStore(),
     picksLatencyMs: options.picksLatencyMs ?? 800,
+    picksGate: options.picksGate,
   });
 
   let vite: ViteDevServer | undefined;

@@ -6,8 +6,10 @@ import {
   CHROME_UA,
   expectPicksStreamedAfterShell,
   expectSameLook,
+  type HttpPicksGate,
   screenshot,
   screenshotWithoutJavaScript,
+  startHttpPicksGate,
   VIEWPORT,
 } from '@kiln/example-app/test-support';
 import { type BrowserSession, launchChromium } from '@kiln/test-utils';
@@ -121,14 +123,18 @@ async function hydrated(page: Page, seen: Seen): Promise<void> {
 
 const STRICT_SCRIPT_SRC = /script-src 'nonce-[A-Za-z0-9+/=]{20,}' 'strict-dynamic'/;
 
-/** Latency of the staff picks in these tests; the shell must arrive well before it. */
-const PICKS_LATENCY_MS = 1_500;
+/**
+ * Latency of the staff picks in these tests: short, yet long enough that the browser usually
+ * hydrates picks streamed after the shell. No assertion depends on it: the streaming tests hold
+ * the picks back with a gate until they have seen the shell.
+ */
+const PICKS_LATENCY_MS = 150;
 /** The shell (the catalogue, the picks' fallback) before the slow picks, in one response. */
-const expectStreamed = (url: string) =>
+const expectStreamed = (url: string, gate: HttpPicksGate) =>
   expectPicksStreamedAfterShell(url, {
     end: 'data-testid="picks-loading"',
     contains: 'data-testid="catalogue"',
-    picksLatencyMs: PICKS_LATENCY_MS,
+    gate,
   });
 
 describe('vite example, production build', () => {
@@ -136,13 +142,16 @@ describe('vite example, production build', () => {
   const outDir = join(viteRoot, 'node_modules', '.kiln-test-build');
   let server: ExampleProcess;
   let browser: BrowserSession;
+  let gate: HttpPicksGate;
 
   beforeAll(async () => {
+    gate = await startHttpPicksGate();
     await build(outDir);
     server = await startExample({
       NODE_ENV: 'production',
       DIST_DIR: outDir,
       PICKS_LATENCY_MS: String(PICKS_LATENCY_MS),
+      PICKS_GATE_URL: gate.url,
     });
     browser = await launchChromium();
   }, 180_000);
@@ -150,6 +159,7 @@ describe('vite example, production build', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await gate?.stop();
     await rm(outDir, { recursive: true, force: true });
   });
 
@@ -189,7 +199,7 @@ describe('vite example, production build', () => {
   });
 
   it('streams the shell first and the staff picks later, in one response', async () => {
-    await expectStreamed(server.url);
+    await expectStreamed(server.url, gate);
   });
 
   it('shows every part styled without JavaScript, pixel for pixel as after hydration', async () => {
@@ -230,12 +240,15 @@ describe('vite example, development server', () => {
   let original: string;
   let server: ExampleProcess;
   let browser: BrowserSession;
+  let gate: HttpPicksGate;
 
   beforeAll(async () => {
     original = await readFile(component, 'utf8');
+    gate = await startHttpPicksGate();
     server = await startExample({
       NODE_ENV: 'development',
       PICKS_LATENCY_MS: String(PICKS_LATENCY_MS),
+      PICKS_GATE_URL: gate.url,
     });
     browser = await launchChromium();
   }, 120_000);
@@ -243,6 +256,7 @@ describe('vite example, development server', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await gate?.stop();
   });
 
   it('updates the open page in place (HMR) and renders the edit on the server', async () => {
@@ -283,7 +297,7 @@ describe('vite example, development server', () => {
   });
 
   it('streams the shell first and the staff picks later, in one response', async () => {
-    await expectStreamed(server.url);
+    await expectStreamed(server.url, gate);
   });
 
   it('shows the message and the source-mapped stack of a render error, also in the terminal', async () => {

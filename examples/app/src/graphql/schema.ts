@@ -72,6 +72,25 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Resolves once `promise` does; rejects with the reason when `signal` aborts first. */
+function unlessAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** The demo GraphQL server. */
 export type ShopGraphQL = YogaServerInstance<object, ShopContext>;
 
@@ -80,6 +99,12 @@ export interface ShopGraphQLOptions {
   store: ShopStore;
   /** Artificial latency of `Query.picks` in milliseconds. */
   picksLatencyMs: number;
+  /**
+   * Called by every `Query.picks` after its latency; the picks answer once the returned promise
+   * resolves. Tests hold the picks back with it until they have seen the page's shell, so the
+   * order of the stream is decided by the test, not by a timer. Default: none.
+   */
+  picksGate?: () => Promise<unknown>;
 }
 
 /**
@@ -91,7 +116,7 @@ export interface ShopGraphQLOptions {
  * http.createServer(yoga).listen(4000);
  */
 export function createShopGraphQL(options: ShopGraphQLOptions): ShopGraphQL {
-  const { store, picksLatencyMs } = options;
+  const { store, picksLatencyMs, picksGate } = options;
   const priceFor = (listPrice: number, visitor: string | undefined) =>
     visitor ? Math.round((listPrice * (100 - MEMBER_DISCOUNT_PERCENT)) / 100) : listPrice;
 
@@ -112,6 +137,7 @@ export function createShopGraphQL(options: ShopGraphQLOptions): ShopGraphQL {
         },
         picks: async (_root, _args, ctx) => {
           await wait(picksLatencyMs, ctx.signal);
+          if (picksGate) await unlessAborted(picksGate(), ctx.signal);
           return store
             .products()
             .sort((a, b) => b.listPrice - a.listPrice)

@@ -39,9 +39,20 @@ export async function listening(server: Server): Promise<RunningServer> {
   };
 }
 
+/** A picks gate in another process: it is open once a GET of `url` answers. */
+function remoteGate(url: string): () => Promise<unknown> {
+  return async () => {
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    if (!response.ok)
+      throw new Error(`[kiln/example] the picks gate ${url} answered ${response.status}`);
+  };
+}
+
 /**
  * Starts an example server from the environment (`PORT`, `HOST`, `GRAPHQL_URL`,
- * `PICKS_LATENCY_MS`), prints its URL and closes it on SIGINT or SIGTERM.
+ * `PICKS_LATENCY_MS`, and for tests `PICKS_GATE_URL`: the staff picks answer only after a GET of
+ * that URL does), prints its URL and closes it on SIGINT or SIGTERM.
  *
  * @example
  * await runFromEnvironment('Express', startServer);
@@ -56,6 +67,7 @@ export async function runFromEnvironment(
     host: env.HOST || undefined,
     graphqlUrl: env.GRAPHQL_URL || undefined,
     picksLatencyMs: env.PICKS_LATENCY_MS ? Number(env.PICKS_LATENCY_MS) : undefined,
+    picksGate: env.PICKS_GATE_URL ? remoteGate(env.PICKS_GATE_URL) : undefined,
   });
   console.log(`Kiln example (${name}) listening on ${running.url}`);
   const stop = () => {

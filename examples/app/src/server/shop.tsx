@@ -27,6 +27,11 @@ export interface ShopOptions {
   graphqlUrl?: string;
   /** Latency of the staff picks query, in milliseconds (default 800). */
   picksLatencyMs?: number;
+  /**
+   * Holds the staff picks back until the returned promise resolves (after their latency). Tests
+   * use it to see the shell arrive before the picks exist; see `ShopGraphQLOptions.picksGate`.
+   */
+  picksGate?: () => Promise<unknown>;
   /** Folder of the client build (default: `examples/app/dist/client`). */
   assetsDir?: string;
   /** Render mode (default `auto`: complete HTML for crawlers, streaming for browsers). */
@@ -103,6 +108,7 @@ export async function createShop(options: ShopOptions = {}): Promise<Shop> {
   const graphql = createShopGraphQL({
     store: createShopStore(),
     picksLatencyMs: options.picksLatencyMs ?? 800,
+    picksGate: options.picksGate,
   });
   const remote = options.graphqlUrl;
   const client: ClientConfig = { graphqlUrl: remote ?? '/graphql' };

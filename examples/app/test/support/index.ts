@@ -3,6 +3,12 @@
  * The end-to-end suite shared by the example servers: each example's test file calls
  * `describeExampleServer(name, startServer)`. The HTTP and screenshot helpers are shared too.
  */
+export {
+  type HttpPicksGate,
+  LocalPicksGate,
+  type PicksGate,
+  startHttpPicksGate,
+} from './gate';
 export { CHROME_UA, GOOGLEBOT_UA, getPage, getTimed, type Page, type TimedChunk } from './http';
 export {
   differentPixels,

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitorHue } from '../../src/app/format';
 import { buildClient } from '../../src/build';
 import type { RunningServer, ServerOptions } from '../../src/server/run';
+import { LocalPicksGate } from './gate';
 import { CHROME_UA, deadEndpoint, GOOGLEBOT_UA, getPage, getTimed } from './http';
 import { expectSameLook, screenshot, screenshotWithoutJavaScript, VIEWPORT } from './screens';
 import { expectPicksStreamedAfterShell, PICKS_MARKUP, styleText } from './streaming';
@@ -22,8 +23,12 @@ import { expectPicksStreamedAfterShell, PICKS_MARKUP, styleText } from './stream
 /** Starts one of the example servers (each example's `startServer`). */
 export type StartServer = (options: ServerOptions) => Promise<RunningServer>;
 
-/** Latency of the slow section in these tests; the shell must arrive well before it. */
-const PICKS_LATENCY_MS = 2_000;
+/**
+ * Latency of the slow section in these tests: short, so pages load fast, yet long enough that the
+ * browser tests usually hydrate picks streamed after the shell. No assertion depends on it: the
+ * streaming test holds the picks back with a gate until it has seen the shell.
+ */
+const PICKS_LATENCY_MS = 150;
 
 const hydrated = (page: BrowserPage) =>
   page.waitForFunction(() => {
@@ -48,6 +53,7 @@ export function describeExampleServer(name: string, start: StartServer): void {
     /** One JavaScript-enabled tab for the browser tests (opening tabs is slow on small machines). */
     let page: BrowserPage;
     const renderErrors: { error: unknown; info: RenderErrorInfo }[] = [];
+    const gate = new LocalPicksGate();
     /** Console errors and warnings, page errors, and /graphql requests of `page`, since the last `visit`. */
     const seen = { messages: [] as string[], graphql: [] as string[] };
     const visit = async (path: string) => {
@@ -66,6 +72,7 @@ export function describeExampleServer(name: string, start: StartServer): void {
         host: '127.0.0.1',
         assetsDir,
         picksLatencyMs: PICKS_LATENCY_MS,
+        picksGate: gate.wait,
         onError: (error, info) => renderErrors.push({ error, info }),
       });
       browser = await launchChromium();
@@ -193,7 +200,7 @@ export function describeExampleServer(name: string, start: StartServer): void {
       await expectPicksStreamedAfterShell(server.url, {
         end: '</footer>',
         contains: '<header',
-        picksLatencyMs: PICKS_LATENCY_MS,
+        gate,
       });
     });
 
@@ -234,9 +241,14 @@ export function describeExampleServer(name: string, start: StartServer): void {
     });
 
     it('survives a client that disconnects mid-stream', async () => {
-      const dropped = await getTimed(server.url, () => 'disconnect');
-      expect(dropped.disconnected).toBe(true);
-      await new Promise((resolve) => setTimeout(resolve, PICKS_LATENCY_MS + 300));
+      // The picks are held back, so the client leaves while the render still waits for them.
+      gate.close();
+      try {
+        const dropped = await getTimed(server.url, () => 'disconnect');
+        expect(dropped.disconnected).toBe(true);
+      } finally {
+        gate.open();
+      }
       const next = await getPage(server.url);
       expect(next.status).toBe(200);
       expect(next.html).toContain(PICKS_MARKUP);
