@@ -4,7 +4,7 @@ import { createElement, type ReactNode } from 'react';
 import { type PipeableStream, renderToPipeableStream } from 'react-dom/server';
 import { APP_START_HTML, withServerAppStart } from './app-start';
 import { detectBot } from './bots';
-import { type ContextHost, RequestContext } from './context';
+import { type ContextHost, isHttpUrl, RequestContext } from './context';
 import { renderContextReact } from './context-react';
 import { errorDocument, redirectDocument } from './documents';
 import { KilnError, messageOf } from './errors';
@@ -356,7 +356,7 @@ class Render implements ContextHost, StreamHost, SinkHost {
     if (this.body !== undefined) return;
     const redirect = this.ctx.redirectInfo;
     if (!redirect) return;
-    this.body = redirectDocument(redirect.url);
+    this.body = redirectDocument(redirect.url, isHttpUrl(redirect.url, this.ctx.url));
     this.react?.abort(this.silent('the app redirected'));
     this.finalize();
   }
