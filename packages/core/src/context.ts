@@ -66,7 +66,7 @@ export class RequestContext implements RenderContext {
     if (this.requestInfo === undefined) {
       this.requestInfo = normalizeRequest(this.options.request, {
         trustProxy: this.options.trustProxy === true,
-        report: (problem) => this.host.report(problem, { phase: 'context' }),
+        report: (problem) => this.host.report(problem, { phase: 'context', level: 'warning' }),
       });
     }
     return this.requestInfo;

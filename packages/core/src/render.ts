@@ -534,6 +534,7 @@ class Render implements ContextHost, StreamHost, SinkHost {
     const full: RenderErrorInfo = plugin && !info.plugin ? { ...info, plugin } : info;
     try {
       if (this.options.onError) this.options.onError(error, full);
+      else if (full.level === 'warning') console.warn(error);
       else console.error(error);
     } catch (callbackError) {
       console.error('[kiln/core] onError threw', callbackError);

@@ -30,6 +30,12 @@ export interface RenderErrorInfo {
   readonly plugin?: string;
   /** React's component stack, when React gives one. */
   readonly componentStack?: string;
+  /**
+   * `'warning'` for a problem Kiln handled without changing the response, such as an invalid
+   * `Host` header (`KILN_INVALID_HOST`) replaced by `localhost`. Any client can cause these:
+   * log them at a lower level than errors. Without `onError` they go to `console.warn`.
+   */
+  readonly level?: 'warning';
 }
 
 /**
