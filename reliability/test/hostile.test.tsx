@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
 import { apollo, forwardHeaders } from '@kiln/apollo';
-import { renderToHtml } from '@kiln/core';
+import { type RenderErrorInfo, renderToHtml } from '@kiln/core';
 import { emotion } from '@kiln/emotion';
 import { createShop, listening, type RunningServer } from '@kiln/example-app';
 import { buildClient } from '@kiln/example-app/build';
@@ -42,6 +42,7 @@ import {
   parseDocument,
   textOf,
 } from '@kiln/test-utils';
+import express from 'express';
 import { GraphQLScalarType } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { parse as parseHtml } from 'parse5';
@@ -316,6 +317,8 @@ describe('hostile requests against the example servers', () => {
   const servers = new Map<ServerName, RunningServer>();
   let roomy: RunningServer;
   const renderErrors: unknown[] = [];
+  const warnings: unknown[] = [];
+  let gated: RunningServer;
   /** What the servers logged: only Express's own URIErrors for undecodable paths are expected. */
   const logged: unknown[] = [];
   const previousEnv = process.env.NODE_ENV;
@@ -331,7 +334,9 @@ describe('hostile requests against the example servers', () => {
       host: '127.0.0.1',
       assetsDir,
       picksLatencyMs: 20,
-      onError: (error: unknown) => renderErrors.push(error),
+      // A hostile Host is a warning (KILN_INVALID_HOST), never a render error.
+      onError: (error: unknown, info: RenderErrorInfo) =>
+        (info.level === 'warning' ? warnings : renderErrors).push(error),
     };
     servers.set('express', await startExpress(options));
     servers.set('node:http', await startNodeHttp(options));
@@ -342,12 +347,20 @@ describe('hostile requests against the example servers', () => {
       async (req: IncomingMessage, res: ServerResponse) => (await shop.render(req)).pipe(res),
     );
     roomy = await listening(server.listen(0, '127.0.0.1'));
+    // The shop behind an Express gate: the product pages are refused before Kiln renders.
+    const gate = express();
+    gate.use('/products', (_req, res) => {
+      res.status(403).type('text/plain').send('Forbidden');
+    });
+    gate.get('/{*path}', async (req, res) => (await shop.render(req)).pipe(res));
+    gated = await listening(gate.listen(0, '127.0.0.1'));
   });
 
   afterAll(async () => {
     process.env.NODE_ENV = previousEnv;
     vi.restoreAllMocks();
     await roomy?.close();
+    await gated?.close();
     for (const server of servers.values()) await server.close();
     if (assetsDir) await rm(assetsDir, { recursive: true, force: true });
   });
@@ -392,6 +405,39 @@ describe('hostile requests against the example servers', () => {
       }
       expect(head.headers['content-security-policy']).toMatch(/script-src 'nonce-[^']{20,}'/);
     });
+  });
+
+  it.each([
+    {
+      name: 'a Host with a path and fragment',
+      target: '/public',
+      host: 'shop.test/products/kettle#',
+    },
+    { name: 'a Host with a path and query', target: '/public', host: 'shop.test/products/kettle?' },
+    {
+      name: 'a Host with credentials and a path',
+      target: '/public',
+      host: 'a@shop.test/products/kettle#',
+    },
+    {
+      name: 'an absolute-form target and a hostile Host',
+      target: 'http://shop.test/public',
+      host: 'x/products/kettle#',
+    },
+    { name: 'dot segments', target: '/public/../products/kettle', host: 'shop.test' },
+    { name: 'encoded dot segments', target: '/public/%2E%2e/products/kettle', host: 'shop.test' },
+  ])("an Express gate (app.use('/products', deny)) cannot be bypassed: $name", async (test) => {
+    warnings.length = 0;
+    const direct = await send(gated.url, { target: '/products/kettle' });
+    expect(direct.status).toBe(403);
+    const response = await send(gated.url, { target: test.target, headers: { host: test.host } });
+    // The gate let the request through (it is not under /products), so Kiln must not render the product.
+    expect(response.status).not.toBe(403);
+    expectShopPage(response.body);
+    expect(response.body).not.toContain('data-testid="views"');
+    expect(warnings.map((w) => (w as { code?: string }).code)).toEqual([
+      test.host === 'shop.test' ? 'KILN_INVALID_TARGET' : 'KILN_INVALID_HOST',
+    ]);
   });
 
   it('renders normally with headers over 16 KiB when the server allows 64 KiB', async () => {

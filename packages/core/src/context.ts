@@ -63,7 +63,12 @@ export class RequestContext implements RenderContext {
 
   /** The normalised request, built on first use. */
   get request(): RequestInfo {
-    if (this.requestInfo === undefined) this.requestInfo = normalizeRequest(this.options.request);
+    if (this.requestInfo === undefined) {
+      this.requestInfo = normalizeRequest(this.options.request, {
+        trustProxy: this.options.trustProxy === true,
+        report: (problem) => this.host.report(problem, { phase: 'context', level: 'warning' }),
+      });
+    }
     return this.requestInfo;
   }
 
@@ -130,9 +135,20 @@ export class RequestContext implements RenderContext {
         { phase: 'context' },
       );
     }
+    const location = redirectLocation(url, this.url);
+    if (location === undefined) {
+      this.host.report(
+        new KilnError(
+          'KILN_INVALID_REDIRECT',
+          `redirect(${JSON.stringify(url.slice(0, 200))}) got a target that is not a URL (control characters such as CR/LF, or a URL that does not parse); the redirect is ignored and the page keeps its status. Pass a path or an absolute URL`,
+        ),
+        { phase: 'context' },
+      );
+      return;
+    }
     if (this.host.headersSent) {
       // A script can navigate to `javascript:` URLs, which an HTTP `location` never runs.
-      const navigable = isHttpUrl(url, this.url);
+      const navigable = isHttpUrl(location, this.url);
       this.host.report(
         new KilnError(
           'KILN_REDIRECT_AFTER_FIRST_BYTE',
@@ -142,12 +158,24 @@ export class RequestContext implements RenderContext {
         ),
         { phase: 'context' },
       );
-      if (navigable) this.host.inject(clientRedirectHtml(url, this.nonce));
+      if (navigable) this.host.inject(clientRedirectHtml(location, this.nonce));
+      return;
+    }
+    try {
+      this.responseHeaders.set('location', location);
+    } catch (cause) {
+      this.host.report(
+        new KilnError(
+          'KILN_INVALID_REDIRECT',
+          `redirect(${JSON.stringify(url.slice(0, 200))}) got a target that cannot be a location header; the redirect is ignored and the page keeps its status. Pass a path or an absolute URL`,
+          { cause },
+        ),
+        { phase: 'context' },
+      );
       return;
     }
     this.status = status;
-    this.redirectInfo = { url, status };
-    this.writeHeader('set', 'location', url);
+    this.redirectInfo = { url: location, status };
   }
 
   setHeader(name: string, value: string): void {
@@ -201,14 +229,44 @@ export class RequestContext implements RenderContext {
   }
 }
 
-/** Whether `url`, resolved against the page's URL, is an http(s) URL a script may navigate to. */
-function isHttpUrl(url: string, base: URL): boolean {
+/** Whether `url`, resolved against the page's URL, is an http(s) URL a browser may be sent to by a link or a script. */
+export function isHttpUrl(url: string, base: URL): boolean {
   try {
     const { protocol } = new URL(url, base);
     return protocol === 'http:' || protocol === 'https:';
   } catch {
     return false;
   }
+}
+
+const HAS_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * The `location` of a redirect to `target`, serialised by the URL standard (non-ASCII
+ * characters percent-encoded): a target without a scheme that stays on the request's origin
+ * becomes a path (`/日本` → `/%E6%97%A5%E6%9C%AC`), anything else an absolute URL (so
+ * `/\evil.test` is written as `http://evil.test/`, as a browser would read it). `undefined`
+ * for a target with control characters (CR, LF, tab, NUL…), leading or trailing spaces, or
+ * one that does not parse.
+ */
+export function redirectLocation(target: string, base: URL): string | undefined {
+  if (
+    target.length === 0 ||
+    /[\u0000-\u0020\u007f]/.test(target.charAt(0) + target.charAt(target.length - 1)) ||
+    /[\u0000-\u001f\u007f]/.test(target)
+  ) {
+    return undefined;
+  }
+  let resolved: URL;
+  try {
+    resolved = HAS_SCHEME.test(target) ? new URL(target) : new URL(target, base);
+  } catch {
+    return undefined;
+  }
+  if (!HAS_SCHEME.test(target) && resolved.origin === base.origin) {
+    return resolved.pathname + resolved.search + resolved.hash;
+  }
+  return resolved.href;
 }
 
 /**

@@ -16,8 +16,8 @@ export function errorDocument(error: unknown, info: ErrorDocumentInfo): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>${info.status} Server error</title></head><body><h1>${info.status} Server error</h1>${message}${detail}</body></html>`;
 }
 
-/** The small body of a redirect response. */
-export function redirectDocument(url: string): string {
-  const href = escapeAttribute(url);
-  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirecting</title></head><body><p>Redirecting to <a href="${href}">${escapeText(url)}</a>.</p></body></html>`;
+/** The small body of a redirect response; it links to the target only when `link` (an http(s) or relative target). */
+export function redirectDocument(url: string, link: boolean): string {
+  const to = link ? `<a href="${escapeAttribute(url)}">${escapeText(url)}</a>` : escapeText(url);
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirecting</title></head><body><p>Redirecting to ${to}.</p></body></html>`;
 }

@@ -10,8 +10,8 @@ export type { KilnErrorCode } from './errors';
 export { KilnError } from './errors';
 export { addNonce } from './nonce';
 export { DEFAULT_TIMEOUT_MS, renderToHtml } from './render';
-export type { RequestInput } from './request';
-export { normalizeRequest } from './request';
+export type { NormalizeOptions, RequestInput } from './request';
+export { normalizeRequest, parseHost } from './request';
 export type { TemplateOptions } from './template';
 export type {
   ErrorDocumentInfo,

@@ -2,9 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createElement, type ReactNode } from 'react';
 import { type PipeableStream, renderToPipeableStream } from 'react-dom/server';
-import { APP_START_HTML, withServerAppStart } from './app-start';
+import { appStartHtml, appStartToken, withServerAppStart } from './app-start';
 import { detectBot } from './bots';
-import { type ContextHost, RequestContext } from './context';
+import { type ContextHost, isHttpUrl, RequestContext } from './context';
 import { renderContextReact } from './context-react';
 import { errorDocument, redirectDocument } from './documents';
 import { KilnError, messageOf } from './errors';
@@ -108,6 +108,8 @@ class Render implements ContextHost, StreamHost, SinkHost {
   private readonly diagnostics: RenderDiagnostics;
   private readonly dev = process.env.NODE_ENV !== 'production';
   private layoutError: unknown;
+  /** Template mode: the random token of the app's start marker (content cannot forge it). */
+  private appStart: string | undefined;
   private react: PipeableStream | undefined;
   private shellReady = false;
   private earlyErrors: [unknown, { componentStack?: string | null }][] = [];
@@ -147,7 +149,12 @@ class Render implements ContextHost, StreamHost, SinkHost {
     if (options.template !== undefined) {
       try {
         const parts = splitTemplate(options.template, options.nonce);
-        layout = { kind: 'template', ...parts, marker: new TextEncoder().encode(APP_START_HTML) };
+        this.appStart = appStartToken();
+        layout = {
+          kind: 'template',
+          ...parts,
+          marker: new TextEncoder().encode(appStartHtml(this.appStart)),
+        };
       } catch (error) {
         this.layoutError = error;
       }
@@ -204,7 +211,7 @@ class Render implements ContextHost, StreamHost, SinkHost {
         );
       }
       let app: ReactNode = this.element;
-      if (this.options.template !== undefined) app = withServerAppStart(app);
+      if (this.appStart !== undefined) app = withServerAppStart(app, this.appStart);
       for (let i = this.plugins.length - 1; i >= 0; i--) {
         const entry = this.plugins[i] as PluginEntry;
         const wrap = entry.instance?.wrap;
@@ -356,7 +363,7 @@ class Render implements ContextHost, StreamHost, SinkHost {
     if (this.body !== undefined) return;
     const redirect = this.ctx.redirectInfo;
     if (!redirect) return;
-    this.body = redirectDocument(redirect.url);
+    this.body = redirectDocument(redirect.url, isHttpUrl(redirect.url, this.ctx.url));
     this.react?.abort(this.silent('the app redirected'));
     this.finalize();
   }
@@ -537,6 +544,7 @@ class Render implements ContextHost, StreamHost, SinkHost {
     const full: RenderErrorInfo = plugin && !info.plugin ? { ...info, plugin } : info;
     try {
       if (this.options.onError) this.options.onError(error, full);
+      else if (full.level === 'warning') console.warn(error);
       else console.error(error);
     } catch (callbackError) {
       console.error('[kiln/core] onError threw', callbackError);

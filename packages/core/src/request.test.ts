@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { normalizeRequest, parseCookies } from './request';
+import { normalizeRequest, parseCookies, parseHost } from './request';
 
 function nodeRequest(url: string, headers: Record<string, string | string[]>): IncomingMessage {
   return { url, method: 'post', headers, socket: {} } as unknown as IncomingMessage;
@@ -60,5 +61,128 @@ describe('parseCookies', () => {
     expect(cookies.bad).toBe('%E0');
     expect(({} as Record<string, unknown>).x).toBeUndefined();
     expect(parseCookies(null)).toEqual({});
+  });
+});
+
+describe('host and request target', () => {
+  function urlOf(target: string, headers: Record<string, string>, trustProxy = false) {
+    const problems: string[] = [];
+    const info = normalizeRequest(nodeRequest(target, headers), {
+      trustProxy,
+      report: (problem) => problems.push(problem.code),
+    });
+    return { url: info.url, problems };
+  }
+
+  test('a host with a path, query, fragment or credentials cannot change the path', () => {
+    for (const host of [
+      'shop.test/admin#',
+      'shop.test/admin?',
+      'x@shop.test',
+      'shop.test?a',
+      'a b',
+    ]) {
+      const { url, problems } = urlOf('/products/x?y=1', { host });
+      expect(url.pathname, host).toBe('/products/x');
+      expect(url.search, host).toBe('?y=1');
+      expect(url.host, host).toBe('localhost');
+      expect(problems, host).toEqual(['KILN_INVALID_HOST']);
+    }
+  });
+
+  test('an absolute-form target keeps its path and query; the host still comes from Host', () => {
+    const { url, problems } = urlOf('http://evil.test/products/evil?q=1', { host: 'shop.test' });
+    expect(url.href).toBe('http://shop.test/products/evil?q=1');
+    expect(problems).toEqual([]);
+  });
+
+  test('strict host grammar: names, IPv4, bracketed IPv6, ports in range', () => {
+    expect(parseHost('Shop.Test:8080')).toBe('shop.test:8080');
+    expect(parseHost('127.0.0.1')).toBe('127.0.0.1');
+    expect(parseHost('[::1]:3000')).toBe('[::1]:3000');
+    for (const bad of [
+      '',
+      'shop.test:',
+      'shop.test:65536',
+      '[::1',
+      '[zz::1]',
+      '1.2.3.999',
+      'a..b',
+      'shop.test:80:80',
+    ]) {
+      expect(parseHost(bad), bad).toBeUndefined();
+    }
+  });
+
+  test('X-Forwarded-Host and -Proto only with trustProxy, and only when valid', () => {
+    const headers = {
+      host: 'internal:3000',
+      'x-forwarded-host': 'shop.test',
+      'x-forwarded-proto': 'https',
+    };
+    expect(urlOf('/a', headers).url.href).toBe('http://internal:3000/a');
+    expect(urlOf('/a', headers, true).url.href).toBe('https://shop.test/a');
+    const bad = urlOf(
+      '/a',
+      {
+        host: 'internal',
+        'x-forwarded-host': 'shop.test/admin#',
+        'x-forwarded-proto': 'javascript',
+      },
+      true,
+    );
+    expect(bad.url.href).toBe('http://localhost/a');
+    expect(bad.problems.sort()).toEqual(['KILN_INVALID_HOST', 'KILN_INVALID_HOST']);
+  });
+
+  test('a target the URL parser would rewrite (dot segments, backslashes) gives / with a problem', () => {
+    for (const target of [
+      '/public/../admin',
+      '/public/%2e%2E/admin',
+      '/a\\admin',
+      '/./x',
+      'admin',
+    ]) {
+      const { url, problems } = urlOf(target, { host: 'shop.test' });
+      expect(url.pathname, target).toBe('/');
+      expect(problems, target).toEqual(['KILN_INVALID_TARGET']);
+    }
+  });
+
+  test('a Web Request keeps its URL; an invalid host is not possible there, and its path is kept', () => {
+    const info = normalizeRequest(new Request('https://shop.test:8443/a/b?c=%20'));
+    expect(info.url.href).toBe('https://shop.test:8443/a/b?c=%20');
+  });
+
+  // The query alphabet leaves out `'`, which the URL standard writes as `%27` in a query (same value once decoded).
+  test('property: the pathname and search are the target the server routed, whatever the Host', () => {
+    const segment = fc
+      .stringMatching(/^[A-Za-z0-9\-_~!$&'()*+,;=:@%.]{1,12}$/)
+      .filter((s) => !/^(?:\.|%2e){1,2}$/i.test(s));
+    const path = fc.array(segment, { maxLength: 5 }).map((parts) => `/${parts.join('/')}`);
+    const query = fc.option(fc.stringMatching(/^[A-Za-z0-9\-_~!$&()*+,;=:@%./?]{0,20}$/), {
+      nil: undefined,
+    });
+    const host = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.constantFrom(
+        'shop.test/admin#',
+        'shop.test?x=',
+        'a@b',
+        '[::1]',
+        'shop.test:8080',
+        'evil.test/',
+      ),
+    );
+    const absolute = fc.boolean();
+    fc.assert(
+      fc.property(path, query, host, absolute, (p, q, h, abs) => {
+        const pathAndQuery = q === undefined ? p : `${p}?${q}`;
+        const target = abs ? `http://other.test${pathAndQuery}` : pathAndQuery;
+        const { url } = urlOf(target, { host: h });
+        expect(url.pathname).toBe(p);
+        expect(url.search).toBe(q === undefined || q === '' ? '' : `?${q}`);
+      }),
+    );
   });
 });

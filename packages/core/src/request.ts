@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { isIPv6 } from 'node:net';
 import { parseCookie } from 'cookie';
+import { KilnError } from './errors';
 import type { RequestInfo } from './types';
 
 /** What `renderToHtml` accepts as `request`: a Web `Request`, a Node `IncomingMessage`, or nothing. */
@@ -26,16 +28,144 @@ function toWebHeaders(raw: IncomingMessage['headers']): Headers {
   return headers;
 }
 
-function safeUrl(path: string | undefined, host: string | null, protocol: string): URL {
-  const target = path?.startsWith('/') ? path : '/';
-  for (const origin of host ? [`${protocol}//${host}`, 'http://localhost'] : ['http://localhost']) {
-    try {
-      return new URL(origin + target);
-    } catch {
-      // an invalid host header or path: try the next origin
+/** Options of `normalizeRequest`. */
+export interface NormalizeOptions {
+  /**
+   * Take the host and scheme from `X-Forwarded-Host` and `X-Forwarded-Proto` (first value)
+   * when they pass the same strict rules as `Host`. Only for servers behind a proxy the app
+   * trusts to set them. Default `false`.
+   */
+  readonly trustProxy?: boolean;
+  /** Receives a problem found in the request (an invalid host or target); the request is still normalised. */
+  readonly report?: (problem: KilnError) => void;
+}
+
+const REG_NAME = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/;
+const IPV6 = /^\[([0-9A-Fa-f:.]+)\]$/;
+const PORT = /^[0-9]{1,5}$/;
+
+/**
+ * The host of a `Host` (or `X-Forwarded-Host`) value, lower-cased, when the whole value is
+ * `host[:port]` by a strict grammar: a DNS-style name or IPv4 address, or a bracketed IPv6
+ * address, and a port from 0 to 65535. Anything else (`/`, `?`, `#`, `@`, spaces, a missing
+ * bracket, an empty or too large port) gives `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { parseHost } from '@kiln/core';
+ *
+ * parseHost('Shop.Test:8080'); // 'shop.test:8080'
+ * parseHost('shop.test/admin#'); // undefined
+ * ```
+ */
+export function parseHost(value: string | null | undefined): string | undefined {
+  if (!value || value.length > 261) return undefined;
+  let name = value;
+  let port: string | undefined;
+  const colon = value.lastIndexOf(':');
+  if (colon !== -1 && !value.endsWith(']')) {
+    name = value.slice(0, colon);
+    port = value.slice(colon + 1);
+    if (!PORT.test(port) || Number(port) > 65_535) return undefined;
+  }
+  const v6 = IPV6.exec(name);
+  if (v6) {
+    if (!isIPv6(v6[1] as string)) return undefined;
+  } else if (!REG_NAME.test(name) || name.length > 254) {
+    return undefined;
+  }
+  const host = port === undefined ? name : `${name}:${port}`;
+  try {
+    // The WHATWG parser has the last word (e.g. it refuses `1.2.3.999`); it also lower-cases.
+    return new URL(`http://${host}/`).host;
+  } catch {
+    return undefined;
+  }
+}
+
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+/** What the WHATWG parser would rewrite in a path: dot segments (also `%2e`), backslashes, tabs, newlines, `#`. */
+const REWRITTEN_PATH = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)|[\\\t\n\r#]/i;
+
+/**
+ * The path and query of a request target as the server received it: an origin-form target
+ * as it is, an absolute-form target's path and query. `undefined` for any other target, or a
+ * path the URL parser would not keep as it is (dot segments, backslashes).
+ */
+function pathOfTarget(target: string | undefined): string | undefined {
+  if (target === undefined || target.length === 0) return undefined;
+  let path = target;
+  if (!target.startsWith('/')) {
+    if (!SCHEME.test(target)) return undefined;
+    const authorityEnd = target.slice(target.indexOf('//') + 2).search(/[/?]/);
+    if (authorityEnd === -1) return '/';
+    path = target.slice(target.indexOf('//') + 2 + authorityEnd);
+    if (path.startsWith('?')) path = `/${path}`;
+  }
+  const query = path.indexOf('?');
+  if (REWRITTEN_PATH.test(query === -1 ? path : path.slice(0, query))) return undefined;
+  if (query !== -1 && /[#\t\n\r]/.test(path.slice(query))) return undefined;
+  return path;
+}
+
+function firstValue(value: string | null): string | null {
+  if (value === null) return null;
+  const comma = value.indexOf(',');
+  return (comma === -1 ? value : value.slice(0, comma)).trim();
+}
+
+function nodeUrl(
+  target: string | undefined,
+  headers: Headers,
+  encrypted: boolean,
+  options: NormalizeOptions | undefined,
+): URL {
+  let protocol = encrypted ? 'https:' : 'http:';
+  let hostValue = headers.get('host');
+  if (options?.trustProxy) {
+    const proto = firstValue(headers.get('x-forwarded-proto'))?.toLowerCase();
+    if (proto === 'http' || proto === 'https') protocol = `${proto}:`;
+    else if (proto)
+      reportProblem(
+        options,
+        'KILN_INVALID_HOST',
+        `the X-Forwarded-Proto header ${JSON.stringify(proto.slice(0, 100))} is neither http nor https and is ignored; fix the proxy's configuration`,
+      );
+    const forwarded = firstValue(headers.get('x-forwarded-host'));
+    if (forwarded) hostValue = forwarded;
+  }
+  let host = parseHost(hostValue);
+  if (host === undefined) {
+    host = 'localhost';
+    if (hostValue !== null) {
+      reportProblem(
+        options,
+        'KILN_INVALID_HOST',
+        `the request's host ${JSON.stringify(hostValue.slice(0, 100))} is not host[:port] and is ignored; ctx.url uses localhost. Send a valid Host header (or, behind a trusted proxy, pass trustProxy: true)`,
+      );
     }
   }
-  return new URL('http://localhost/');
+  const path = pathOfTarget(target);
+  if (path === undefined) {
+    reportProblem(
+      options,
+      'KILN_INVALID_TARGET',
+      `the request target ${JSON.stringify((target ?? '').slice(0, 100))} is neither a path nor an absolute URL the URL parser keeps as it is (dot segments, backslashes); ctx.url uses the path /. Reject such requests before rendering`,
+    );
+  }
+  try {
+    return new URL(`${protocol}//${host}${path ?? '/'}`);
+  } catch {
+    return new URL(`${protocol}//${host}/`);
+  }
+}
+
+function reportProblem(
+  options: NormalizeOptions | undefined,
+  code: 'KILN_INVALID_HOST' | 'KILN_INVALID_TARGET',
+  message: string,
+): void {
+  options?.report?.(new KilnError(code, message));
 }
 
 /** Parses a `cookie` header; a malformed header yields the cookies that parse, never an error. */
@@ -67,7 +197,10 @@ export function parseCookies(header: string | null): Readonly<Record<string, str
  * info.cookies.user; // 'ada'
  * ```
  */
-export function normalizeRequest(input: RequestInput | undefined): RequestInfo {
+export function normalizeRequest(
+  input: RequestInput | undefined,
+  options?: NormalizeOptions,
+): RequestInfo {
   if (input === undefined) {
     return {
       url: new URL('http://localhost/'),
@@ -83,6 +216,17 @@ export function normalizeRequest(input: RequestInput | undefined): RequestInfo {
     } catch {
       url = new URL('http://localhost/');
     }
+    if (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      parseHost(url.host) === undefined
+    ) {
+      reportProblem(
+        options,
+        'KILN_INVALID_HOST',
+        `the request's host ${JSON.stringify(url.host.slice(0, 100))} is not host[:port] and is ignored; ctx.url uses localhost. Build the Request from a valid URL`,
+      );
+      url.host = 'localhost';
+    }
     const headers = new Headers(input.headers);
     return {
       url,
@@ -93,7 +237,7 @@ export function normalizeRequest(input: RequestInput | undefined): RequestInfo {
   }
   const headers = toWebHeaders(input.headers ?? {});
   const encrypted = (input.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
-  const url = safeUrl(input.url, headers.get('host'), encrypted ? 'https:' : 'http:');
+  const url = nodeUrl(input.url, headers, encrypted, options);
   return {
     url,
     method: (input.method ?? 'GET').toUpperCase(),

@@ -7,7 +7,12 @@ export type RenderMode = 'auto' | 'stream' | 'buffer';
 
 /** The request as Kiln sees it, normalised from a Web `Request` or a Node `IncomingMessage`. */
 export interface RequestInfo {
-  /** Absolute URL of the request (host from the `host` header, `http://localhost` when absent or invalid). */
+  /**
+   * Absolute URL of the request. Its path and query are the request target as the server
+   * received it (an absolute-form target's path and query); its host is the `Host` header
+   * (or, with `trustProxy`, `X-Forwarded-Host`) when that is a valid `host[:port]`, and
+   * `localhost` otherwise.
+   */
   readonly url: URL;
   /** Upper-case HTTP method. */
   readonly method: string;
@@ -25,6 +30,12 @@ export interface RenderErrorInfo {
   readonly plugin?: string;
   /** React's component stack, when React gives one. */
   readonly componentStack?: string;
+  /**
+   * `'warning'` for a problem Kiln handled without changing the response, such as an invalid
+   * `Host` header (`KILN_INVALID_HOST`) replaced by `localhost`. Any client can cause these:
+   * log them at a lower level than errors. Without `onError` they go to `console.warn`.
+   */
+  readonly level?: 'warning';
 }
 
 /**
@@ -180,6 +191,12 @@ export interface RenderOptions {
   progressiveChunkSize?: number;
   /** React's `identifierPrefix` for `useId`; the client must use the same. */
   identifierPrefix?: string;
+  /**
+   * Behind a proxy the app trusts: take `ctx.url`'s host and scheme from `X-Forwarded-Host`
+   * and `X-Forwarded-Proto` (first values; same strict `host[:port]` rule, scheme `http` or
+   * `https`). Default `false`: these headers are ignored, as any client can send them.
+   */
+  trustProxy?: boolean;
   /** Builds the HTML of the error document sent for a shell error. */
   errorDocument?: (error: unknown, info: ErrorDocumentInfo) => string;
 }

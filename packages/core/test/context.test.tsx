@@ -174,10 +174,10 @@ describe('after the first byte', () => {
     ]);
     expect(errors.every((e) => e.info.phase === 'context')).toBe(true);
     expect(html).toContain(
-      `<script nonce="${nonce}">location.replace("/elsewhere?a=1\\u0026b=\\u003c/script\\u003e")</script>`,
+      `<script nonce="${nonce}">location.replace("/elsewhere?a=1\\u0026b=%3C/script%3E")</script>`,
     );
     expect(html).toContain(
-      '<meta http-equiv="refresh" content="0;url=/elsewhere?a=1&amp;b=&lt;/script&gt;">',
+      '<meta http-equiv="refresh" content="0;url=/elsewhere?a=1&amp;b=%3C/script%3E">',
     );
     // The client redirect is written before the boundary's markup.
     expect(html.indexOf('location.replace')).toBeLessThan(html.indexOf('<p>late</p>'));
@@ -191,6 +191,7 @@ describe('after the first byte', () => {
       const ctx = useRenderContext();
       ctx.redirect(' JavaScript:alert(1)');
       ctx.redirect('java\tscript:alert(2)');
+      ctx.redirect('JavaScript:alert(3)');
       ctx.redirect('https://example.test/ok');
       return <p>late</p>;
     }
@@ -206,12 +207,14 @@ describe('after the first byte', () => {
     result.pipe(rec.stream);
     gate.resolve();
     const html = await rec.finished;
+    // Spaces around and control characters inside a target are refused before anything else.
     expect(codes(errors)).toEqual([
-      'KILN_REDIRECT_AFTER_FIRST_BYTE',
+      'KILN_INVALID_REDIRECT',
+      'KILN_INVALID_REDIRECT',
       'KILN_REDIRECT_AFTER_FIRST_BYTE',
       'KILN_REDIRECT_AFTER_FIRST_BYTE',
     ]);
-    expect(String(errors[0]?.error)).toContain('not an http(s) URL');
+    expect(String(errors[2]?.error)).toContain('not an http(s) URL');
     expect(html).not.toMatch(/alert/);
     expect(html.match(/location\.replace/g)).toHaveLength(1);
     expect(html).toContain('location.replace("https://example.test/ok")');

@@ -1,4 +1,4 @@
-import { attr, findAll, parseDocument } from '@kiln/test-utils';
+import { attr, findAll, parseDocument, textOf } from '@kiln/test-utils';
 import { type ReactNode, useId } from 'react';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, test } from 'vitest';
@@ -127,4 +127,42 @@ describe('template mode', () => {
     await result.text();
     expect((errors[0] as KilnError).code).toBe('KILN_INVALID_TEMPLATE');
   });
+});
+
+/** Hoists a style whose raw text is `text`, and shows `text` in the app. */
+function Hostile(props: { text: string }): ReactNode {
+  return (
+    <main>
+      <style href="hostile" precedence="default">
+        {props.text}
+      </style>
+      <p>{props.text}</p>
+    </main>
+  );
+}
+
+describe('template mode: the app marker cannot be forged', () => {
+  const FORGED = '<template data-kiln-app=""></template>';
+  const ATTACK = `a{}${FORGED}<img src="x" onerror="alert(1)">`;
+
+  for (const mode of ['stream', 'buffer'] as const) {
+    test(`${mode}: data holding the marker inside a hoisted style, with a plugin writing </style>, stays text`, async () => {
+      const result = await renderToHtml(<Hostile text={ATTACK} />, {
+        template: VITE_TEMPLATE,
+        mode,
+        plugins: [css],
+      });
+      const html = await result.text();
+      const doc = parseDocument(html);
+      expect(findAll(doc, 'img')).toEqual([]);
+      const body = findAll(doc, 'body')[0]!;
+      const root = findAll(body, 'div').find((div) => attr(div, 'id') === 'root')!;
+      expect(findAll(root, 'p').length).toBe(1);
+      const styles = findAll(findAll(doc, 'head')[0]!, 'style');
+      expect(styles.length).toBe(2);
+      // The data reads back whole, as the raw text of its style and as the paragraph's text.
+      expect(styles.map((style) => textOf(style))).toContain(ATTACK);
+      expect(textOf(findAll(root, 'p')[0]!)).toBe(ATTACK);
+    });
+  }
 });
