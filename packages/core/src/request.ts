@@ -28,7 +28,17 @@ function toWebHeaders(raw: IncomingMessage['headers']): Headers {
   return headers;
 }
 
-/** Options of `normalizeRequest`. */
+/**
+ * Options of `normalizeRequest`.
+ *
+ * @example
+ * ```ts
+ * import { type NormalizeOptions, normalizeRequest } from '@kiln/core';
+ *
+ * const options: NormalizeOptions = { trustProxy: true, report: (problem) => console.warn(problem) };
+ * normalizeRequest(new Request('https://shop.test/cart'), options).url.host; // 'shop.test'
+ * ```
+ */
 export interface NormalizeOptions {
   /**
    * Take the host and scheme from `X-Forwarded-Host` and `X-Forwarded-Proto` (first value)
