@@ -142,6 +142,8 @@ describe('host and request target', () => {
       '/a\\admin',
       '/./x',
       'admin',
+      'http://a#/admin',
+      'http://a\\admin',
     ]) {
       const { url, problems } = urlOf(target, { host: 'shop.test' });
       expect(url.pathname, target).toBe('/');

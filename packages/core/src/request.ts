@@ -107,9 +107,12 @@ function pathOfTarget(target: string | undefined): string | undefined {
   let path = target;
   if (!target.startsWith('/')) {
     if (!SCHEME.test(target)) return undefined;
-    const authorityEnd = target.slice(target.indexOf('//') + 2).search(/[/?]/);
+    const authority = target.indexOf('//') + 2;
+    const authorityEnd = target.slice(authority).search(/[/?#\\]/);
     if (authorityEnd === -1) return '/';
-    path = target.slice(target.indexOf('//') + 2 + authorityEnd);
+    // A fragment or a backslash in the authority: parsers disagree on where the path starts.
+    if (/[#\\]/.test(target.charAt(authority + authorityEnd))) return undefined;
+    path = target.slice(authority + authorityEnd);
     if (path.startsWith('?')) path = `/${path}`;
   }
   const query = path.indexOf('?');
