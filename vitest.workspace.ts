@@ -21,6 +21,9 @@ function project(
       include: [`${dir}/src/**/*.test.{ts,tsx}`, `${dir}/test/**/*.test.{ts,tsx}`],
       testTimeout: extra.testTimeout ?? 20_000,
       hookTimeout: 60_000,
+      // `expect.poll` passes as soon as its condition holds; the bound only decides how long a
+      // failure takes to show. Vitest's 1 s default fails a click or a write under load.
+      expect: { poll: { timeout: 30_000 } },
     },
   });
 }
