@@ -35,9 +35,10 @@ class LongestFirst extends BaseSequencer {
 export default defineConfig({
   test: {
     projects,
-    // Most files wait on browsers, servers and child processes rather than compute: on two
-    // cores, three files at a time keep both busy (vitest's default is one worker per core but one).
-    maxWorkers: 3,
+    // Many files wait on browsers, servers and child processes rather than compute: two files at
+    // a time keep both cores busy (vitest's default, one worker per core but one, is a single
+    // file at a time here). More workers add CPU contention to the tests that time renders.
+    maxWorkers: 2,
     sequence: { sequencer: LongestFirst },
   },
 });
