@@ -21,7 +21,9 @@
  *   written to the cache during the render is read by a `cache-only` query) is the same.
  * - src/react/ssr/__tests__/getDataFromTree.test.tsx (all 3 cases; `getDataFromTree(app,
  *   { client })`'s root context is Kiln's `apollo({ client })`)
- * - `prerenderStatic.test.tsx` is not ported yet (see docs/apollo.md).
+ * - src/react/ssr/__tests__/prerenderStatic.test.tsx: its "cases that should skip SSR" (10
+ *   cases, below); its other cases test `prerenderStatic`'s own options and are listed as not
+ *   applicable, with the reason, in docs/apollo.md.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,9 +34,16 @@ import {
   HttpLink,
   InMemoryCache,
   makeVar,
+  NetworkStatus,
   type TypedDocumentNode,
 } from '@apollo/client';
-import { getApolloContext, useApolloClient, useQuery, useReactiveVar } from '@apollo/client/react';
+import {
+  getApolloContext,
+  skipToken,
+  useApolloClient,
+  useQuery,
+  useReactiveVar,
+} from '@apollo/client/react';
 import { GraphQLError } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import type { ReactNode } from 'react';
@@ -478,3 +487,67 @@ describe.each(modes)('Apollo getDataFromTree cases through Kiln (%s)', (mode) =>
     }
   });
 });
+
+type SkipCaseOptions = useQuery.Options<{ hello: string }> | typeof skipToken;
+
+function SkipCase({ options }: { options: SkipCaseOptions }): ReactNode {
+  const result = useQuery(HELLO, options as never);
+  return (
+    <div id="result">
+      {JSON.stringify({
+        data: result.data || null,
+        loading: result.loading,
+        dataState: result.dataState,
+        networkStatus: result.networkStatus,
+      })}
+    </div>
+  );
+}
+
+const skipped = {
+  data: null,
+  loading: false,
+  dataState: 'empty',
+  networkStatus: NetworkStatus.ready,
+};
+const loading = {
+  data: null,
+  loading: true,
+  dataState: 'empty',
+  networkStatus: NetworkStatus.loading,
+};
+const skipCases: [string, SkipCaseOptions, typeof skipped][] = [
+  ['skipToken', skipToken, skipped],
+  ['skip: true', { skip: true }, skipped],
+  ["fetchPolicy: 'no-cache'", { fetchPolicy: 'no-cache' }, loading],
+  ["fetchPolicy: 'standby'", { fetchPolicy: 'standby' }, skipped],
+  ['ssr: false', { ssr: false }, loading],
+];
+
+describe.each(modes)(
+  'Apollo prerenderStatic "cases that should skip SSR" through Kiln (%s)',
+  (mode) => {
+    it.each(
+      skipCases.flatMap(
+        ([name, options, expected]) =>
+          [
+            [name, false, options, expected],
+            [name, true, options, expected],
+          ] as const,
+      ),
+    )('options: %s (cache populated: %s)', async (_, populate, options, expected) => {
+      const client = new ApolloClient({
+        ssrMode: true,
+        cache: new InMemoryCache(),
+        link: new HttpLink({ uri: url }),
+      });
+      if (populate) client.writeQuery({ query: HELLO, data: { hello: 'cached' } });
+      const out = await render(url, <SkipCase options={options} />, {
+        mode,
+        plugin: apollo({ client }),
+      });
+      expect(body(out.html).replaceAll('&quot;', '"')).toContain(JSON.stringify(expected));
+      expect(received).toEqual([]);
+    });
+  },
+);

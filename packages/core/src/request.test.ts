@@ -142,6 +142,8 @@ describe('host and request target', () => {
       '/a\\admin',
       '/./x',
       'admin',
+      'http://a#/admin',
+      'http://a\\admin',
     ]) {
       const { url, problems } = urlOf(target, { host: 'shop.test' });
       expect(url.pathname, target).toBe('/');
@@ -149,9 +151,15 @@ describe('host and request target', () => {
     }
   });
 
-  test('a Web Request keeps its URL; an invalid host is not possible there, and its path is kept', () => {
+  test('a Web Request keeps its URL; its host passes the same grammar', () => {
     const info = normalizeRequest(new Request('https://shop.test:8443/a/b?c=%20'));
     expect(info.url.href).toBe('https://shop.test:8443/a/b?c=%20');
+    const problems: string[] = [];
+    const odd = normalizeRequest(new Request('http://a*b!c/p?q'), {
+      report: (problem) => problems.push(problem.code),
+    });
+    expect(odd.url.href).toBe('http://localhost/p?q');
+    expect(problems).toEqual(['KILN_INVALID_HOST']);
   });
 
   // The query alphabet leaves out `'`, which the URL standard writes as `%27` in a query (same value once decoded).

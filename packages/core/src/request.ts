@@ -28,7 +28,17 @@ function toWebHeaders(raw: IncomingMessage['headers']): Headers {
   return headers;
 }
 
-/** Options of `normalizeRequest`. */
+/**
+ * Options of `normalizeRequest`.
+ *
+ * @example
+ * ```ts
+ * import { type NormalizeOptions, normalizeRequest } from '@kiln/core';
+ *
+ * const options: NormalizeOptions = { trustProxy: true, report: (problem) => console.warn(problem) };
+ * normalizeRequest(new Request('https://shop.test/cart'), options).url.host; // 'shop.test'
+ * ```
+ */
 export interface NormalizeOptions {
   /**
    * Take the host and scheme from `X-Forwarded-Host` and `X-Forwarded-Proto` (first value)
@@ -97,9 +107,12 @@ function pathOfTarget(target: string | undefined): string | undefined {
   let path = target;
   if (!target.startsWith('/')) {
     if (!SCHEME.test(target)) return undefined;
-    const authorityEnd = target.slice(target.indexOf('//') + 2).search(/[/?]/);
+    const authority = target.indexOf('//') + 2;
+    const authorityEnd = target.slice(authority).search(/[/?#\\]/);
     if (authorityEnd === -1) return '/';
-    path = target.slice(target.indexOf('//') + 2 + authorityEnd);
+    // A fragment or a backslash in the authority: parsers disagree on where the path starts.
+    if (/[#\\]/.test(target.charAt(authority + authorityEnd))) return undefined;
+    path = target.slice(authority + authorityEnd);
     if (path.startsWith('?')) path = `/${path}`;
   }
   const query = path.indexOf('?');
