@@ -149,8 +149,8 @@ export function apollo(options: ApolloPluginOptions): KilnPlugin {
         record: stream,
         onError: (error) => ctx.reportError(error, { phase: 'plugin', plugin: 'apollo' }),
       });
-      const onAbort = (): void => session.abort();
-      if (ctx.signal.aborted) session.abort();
+      const onAbort = (): void => session.abort(ctx.signal.reason);
+      if (ctx.signal.aborted) session.abort(ctx.signal.reason);
       else ctx.signal.addEventListener('abort', onAbort, { once: true });
       const wrappers = serverHookWrappers(session);
       const countPass = (): void => session.countPass();

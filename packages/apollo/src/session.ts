@@ -117,6 +117,7 @@ export class RequestSession {
   private waitingSince = 0;
   private settledDepth = 0;
   private stopped = false;
+  private abortReason: unknown;
 
   constructor(client: ApolloClient, options: { record: boolean; onError(error: unknown): void }) {
     this.client = client;
@@ -126,8 +127,15 @@ export class RequestSession {
     client.setLink(
       ApolloLink.from([
         new ApolloLink((operation, forward) => {
+          if (this.stopped) {
+            // after an abort nothing new leaves: a hook that would fetch now (Apollo's own
+            // suspense hooks) fails with the abort's reason, and its boundary is left for the
+            // browser
+            const reason = this.abortReason;
+            return new Observable((subscriber) => subscriber.error(reason));
+          }
           this.stats.operations++;
-          if (!this.record || this.stopped) return forward(operation);
+          if (!this.record) return forward(operation);
           // While streaming, the browser learns which operations the server has in flight, so
           // a hook that hydrates before the result arrived waits for it instead of fetching.
           const key: WireKey = [
@@ -267,8 +275,9 @@ export class RequestSession {
   }
 
   /** Cancels every request in flight (Apollo's `client.stop()`): the links abort their fetches. */
-  abort(): void {
+  abort(reason?: unknown): void {
     if (this.stopped) return;
+    this.abortReason = reason ?? new Error('[kiln/apollo] the render was aborted');
     // the browser stops waiting for what will never come and fetches it itself
     for (const { key } of this.running.values()) this.pendingFinishes.push(key);
     this.running.clear();

@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { useQuery, useSuspenseQuery } from '@apollo/client/react';
+import { type ReactNode, Suspense } from 'react';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Hang } from './fixtures/app';
+import { Hang, SLOW, STAMP } from './fixtures/app';
 import { startGraphQLServer, type TestGraphQLServer } from './fixtures/graphql-server';
 import { textById } from './fixtures/lifecycle';
 import { render } from './fixtures/render';
@@ -25,6 +27,22 @@ afterAll(async () => {
 beforeEach(() => {
   gql.reset();
 });
+
+function SuspenseStamp(): ReactNode {
+  const { data } = useSuspenseQuery(STAMP);
+  return <p id="late-stamp">stamp {data.stamp}</p>;
+}
+
+/** Renders a boundary with a suspense hook only once its slow query gave up (loading). */
+function AfterAbort(): ReactNode {
+  const { loading } = useQuery(SLOW, { variables: { ms: 5_000 } });
+  if (!loading) return <p id="late-stamp">not aborted</p>;
+  return (
+    <Suspense fallback={<p id="late-stamp">waiting</p>}>
+      <SuspenseStamp />
+    </Suspense>
+  );
+}
 
 /**
  * An abort or timeout while a `useQuery` outside any Suspense boundary waits gives the page
@@ -74,4 +92,15 @@ describe('abort and timeout while a useQuery outside any boundary is pending', (
     // the request in flight was cancelled: the GraphQL server saw its connection close
     await expect.poll(() => gql.log.aborted).toContain('Slow');
   });
+
+  it.each(['stream', 'buffer'] as const)(
+    'after the abort no new request leaves the server; a suspense hook rendered then is left to the browser (%s)',
+    async (mode) => {
+      const out = await render(gql.url, <AfterAbort />, { mode, timeoutMs: 150 });
+      expect(out.status).toBe(200);
+      expect(textById(out.html, 'late-stamp')).toBe('waiting');
+      expect(gql.log.operations).toEqual(['Slow']);
+      expect(out.errors.map((e) => (e.error as { code?: string }).code)).toEqual(['KILN_TIMEOUT']);
+    },
+  );
 });
