@@ -45,6 +45,16 @@ describe.each(['memory', 'redis'] as const)('express example with KILN_CACHE=%s'
   const caches: ExamplePageCache[] = [];
   const servers: { url: string; close(): Promise<void> }[] = [];
 
+  /**
+   * GETs a page, then waits for the store writes it started: a miss is stored after its
+   * response is sent, and the next request must not race that write.
+   */
+  const settledGet = async (url: string, cookie?: string): Promise<Fetched> => {
+    const page = await get(url, cookie);
+    await Promise.all(caches.map((cache) => cache.pages.idle()));
+    return page;
+  };
+
   const startCached = async () => {
     const cache = await pageCacheFromEnvironment({ KILN_CACHE: kind, REDIS_URL: redis?.url });
     if (!cache) throw new Error('no page cache');
@@ -76,7 +86,7 @@ describe.each(['memory', 'redis'] as const)('express example with KILN_CACHE=%s'
   it('renders once, then serves the complete page from the cache with a fresh nonce each time', async () => {
     const { url } = await startCached();
     const pages = [];
-    for (let i = 0; i < 3; i++) pages.push(await get(`${url}/products/kettle`));
+    for (let i = 0; i < 3; i++) pages.push(await settledGet(`${url}/products/kettle`));
     expect(pages.map((page) => page.cache)).toEqual(['miss', 'hit', 'hit']);
     const bodies = pages.map((page) => {
       expect(page.status).toBe(200);
@@ -94,15 +104,15 @@ describe.each(['memory', 'redis'] as const)('express example with KILN_CACHE=%s'
 
   it('never caches a signed-in visitor nor shows them to a guest', async () => {
     const { url } = await startCached();
-    const guest = await get(url);
+    const guest = await settledGet(url);
     expect(guest.cache).toBe('miss');
     for (const name of ['Ada', 'Grace']) {
-      const member = await get(url, `kiln_visitor=${name}`);
+      const member = await settledGet(url, `kiln_visitor=${name}`);
       expect(member.cache).toBe('bypass');
       expect(member.html).toContain(`Welcome back, <strong>${name}</strong>`);
       checkedNonce(member);
     }
-    const again = await get(url);
+    const again = await settledGet(url);
     expect(again.cache).toBe('hit');
     expect(again.html).toContain('Hello, guest.');
     expect(again.html).not.toContain('Welcome back');
@@ -112,8 +122,8 @@ describe.each(['memory', 'redis'] as const)('express example with KILN_CACHE=%s'
   it.runIf(kind === 'redis')('shares pages between two servers through Redis', async () => {
     const first = await startCached();
     const second = await startCached();
-    expect((await get(`${first.url}/products/teapot`)).cache).toBe('miss');
-    const shared = await get(`${second.url}/products/teapot`);
+    expect((await settledGet(`${first.url}/products/teapot`)).cache).toBe('miss');
+    const shared = await settledGet(`${second.url}/products/teapot`);
     expect(shared.cache).toBe('hit');
     expect(shared.html).toContain('data-testid="picks"');
     checkedNonce(shared);
