@@ -114,6 +114,11 @@ async function serve(kind: ServerKind): Promise<void> {
   } else {
     const pages =
       kind === 'none' ? undefined : pageCache({ store: await storeFor(kind), ttl: 3_600_000 });
+    // A miss is stored after its response is sent: the checks wait for that write here.
+    app.get('/__idle', async (_req, res) => {
+      await pages?.idle();
+      res.end();
+    });
     app.get('/', async (req, res, next) => {
       try {
         const nonce = newNonce();
@@ -190,6 +195,7 @@ function withoutNonce(label: string, page: Fetched): string {
 async function check(server: Started, reference: string | undefined): Promise<string> {
   const { kind } = server;
   const first = await get(server.origin);
+  if (kind !== 'static') await fetch(`${server.origin}/__idle`);
   const second = await get(server.origin);
   for (const page of [first, second]) {
     if (page.status !== 200) throw new Error(`${kind} answered ${page.status}`);
