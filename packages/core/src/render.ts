@@ -735,7 +735,7 @@ function pluginError(name: string, hook: Hook, error: unknown): KilnError {
   if (error instanceof KilnError && error.code === 'KILN_PLUGIN_ERROR') return error;
   const wrapped = new KilnError(
     'KILN_PLUGIN_ERROR',
-    `plugin "${name}" threw in ${hook}(): ${messageOf(error)}; fix the plugin or its options (the cause has the original error)`,
+    `plugin "${name}" threw in ${hook}(): ${messageOf(error)}; the error is attached as its cause, with its stack: look there for where it was thrown (the plugin, its options, or a package it loads)`,
     { cause: error },
   );
   (wrapped as KilnError & { plugin?: string }).plugin = name;

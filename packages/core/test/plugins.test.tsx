@@ -125,7 +125,7 @@ describe('plugins', () => {
     const error = errors[0]?.error as KilnError;
     expect(error.code).toBe('KILN_PLUGIN_ERROR');
     expect(error.message).toBe(
-      '[kiln/core] plugin "broken" threw in setup(): missing option; fix the plugin or its options (the cause has the original error)',
+      '[kiln/core] plugin "broken" threw in setup(): missing option; the error is attached as its cause, with its stack: look there for where it was thrown (the plugin, its options, or a package it loads)',
     );
     expect(errors[0]?.info).toMatchObject({ phase: 'plugin', plugin: 'broken' });
     expect(calls).toContain('first.dispose');
@@ -157,12 +157,12 @@ describe('plugins', () => {
       [
         'plugin',
         'flaky',
-        '[kiln/core] plugin "flaky" threw in head(): head failed; fix the plugin or its options (the cause has the original error)',
+        '[kiln/core] plugin "flaky" threw in head(): head failed; the error is attached as its cause, with its stack: look there for where it was thrown (the plugin, its options, or a package it loads)',
       ],
       [
         'plugin',
         'flaky',
-        '[kiln/core] plugin "flaky" threw in end(): end failed; fix the plugin or its options (the cause has the original error)',
+        '[kiln/core] plugin "flaky" threw in end(): end failed; the error is attached as its cause, with its stack: look there for where it was thrown (the plugin, its options, or a package it loads)',
       ],
     ]);
   });

@@ -1,4 +1,5 @@
-import createCache, { type EmotionCache } from '@emotion/cache';
+import type { EmotionCache } from '@emotion/cache';
+import { createCache } from './create-cache';
 
 /**
  * Options of {@link createClientCache}.

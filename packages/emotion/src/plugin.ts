@@ -1,8 +1,9 @@
-import createCache, { type EmotionCache } from '@emotion/cache';
+import type { EmotionCache } from '@emotion/cache';
 import { CacheProvider } from '@emotion/react';
 import type { KilnPlugin, PluginInstance, RenderContext } from '@kiln/core';
 import { createElement } from 'react';
 import { collectStyles } from './collector';
+import { createCache } from './create-cache';
 import { assertKey, KilnEmotionError } from './errors';
 
 /**

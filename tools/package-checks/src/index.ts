@@ -100,7 +100,7 @@ export async function attwTarball(tarball: string): Promise<{ ok: boolean; outpu
 
 export interface ConsumerResult {
   ok: boolean;
-  step: 'install' | 'typecheck' | 'esm' | 'cjs' | 'inert' | 'done';
+  step: 'install' | 'typecheck' | 'esm' | 'cjs' | 'render-esm' | 'render-cjs' | 'inert' | 'done';
   output: string;
   /** Runtime export names seen per entry, as ESM and as CJS. */
   exports?: { esm: Record<string, string[]>; cjs: Record<string, string[]> };
@@ -150,6 +150,86 @@ export function errorsOutsideThirdParty(output: string): string[] {
   return errors.filter((e) => !/^node_modules\/\.pnpm\/(?!@kiln\+)/.test(e));
 }
 
+/** The packages the consumer's render program uses; it runs when all of them are installed. */
+const RENDER_PACKAGES = ['@kiln/core', '@kiln/apollo', '@kiln/emotion', '@kiln/cache'];
+
+/**
+ * A page rendered through every plugin, as ESM and as CJS: an Apollo query answered by a real
+ * schema in process, an emotion rule, and the page cache (a miss, then a hit). It prints
+ * `render ok` only when the HTML holds the data, the rule in the head and the Apollo state.
+ */
+const renderProgram = `import { ApolloClient, gql, InMemoryCache } from '@apollo/client';
+import { SchemaLink } from '@apollo/client/link/schema';
+import { useQuery } from '@apollo/client/react';
+import { css, jsx } from '@emotion/react';
+import { apollo } from '@kiln/apollo';
+import { memoryStore, pageCache } from '@kiln/cache';
+import { renderToHtml } from '@kiln/core';
+import { emotion } from '@kiln/emotion';
+import { buildSchema } from 'graphql';
+import { createElement } from 'react';
+
+const schema = buildSchema('type Query { greeting: String! }');
+const GREETING = gql\`query Greeting { greeting }\`;
+
+function Page() {
+  const { data } = useQuery<{ greeting: string }>(GREETING);
+  return createElement(
+    'html',
+    null,
+    createElement('head', null, createElement('title', null, 'Consumer')),
+    createElement('body', null, jsx('h1', { css: css({ color: 'rgb(1, 2, 3)' }) }, data ? data.greeting : 'loading')),
+  );
+}
+
+const plugins = () => [
+  apollo({
+    makeClient: () =>
+      new ApolloClient({
+        ssrMode: true,
+        cache: new InMemoryCache(),
+        link: new SchemaLink({ schema, rootValue: { greeting: 'Hello from the schema' } }),
+      }),
+  }),
+  emotion(),
+];
+
+function check(label: string, status: number, html: string): void {
+  const head = html.slice(0, html.indexOf('</head>'));
+  const problems = [
+    status === 200 ? '' : 'status ' + status,
+    html.includes('<h1 class="css-') && html.includes('Hello from the schema</h1>') ? '' : 'no data in the page',
+    /<style[^>]*data-emotion[^>]*>[^<]*color:rgb\\(1, 2, 3\\)/.test(head) ? '' : 'no emotion rule in the head',
+    /<script type="application\\/json"[^>]*>[^<]*Hello from the schema/.test(html) ? '' : 'no Apollo state',
+  ].filter(Boolean);
+  if (problems.length) throw new Error(label + ': ' + problems.join(', ') + '\\n' + html);
+}
+
+async function main(): Promise<void> {
+  const direct = await renderToHtml(createElement(Page), { mode: 'buffer', plugins: plugins() });
+  check('renderToHtml', direct.status, await direct.text());
+  const pages = pageCache({ store: memoryStore(), ttl: 60_000 });
+  const states: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const result = await pages.render(createElement(Page), {
+      request: new Request('http://localhost/'),
+      mode: 'buffer',
+      plugins: plugins(),
+    });
+    states.push(String(result.headers.get('x-kiln-cache')));
+    check('page cache ' + i, result.status, await result.text());
+    await pages.idle();
+  }
+  if (states.join(',') !== 'miss,hit') throw new Error('page cache: ' + states.join(','));
+  console.log('render ok');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
 /**
  * Installs tarballs into a fresh project outside the workspace, type-checks a NodeNext
  * file importing every entry (and every name in `expectedExports`), and runs it as ESM
@@ -162,6 +242,7 @@ export async function consumerTest(
   peers: Record<string, string>,
 ): Promise<ConsumerResult> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-consumer-'));
+  const renders = RENDER_PACKAGES.every((name) => name in tarballs);
   const files = Object.fromEntries(Object.entries(tarballs).map(([n, t]) => [n, `file:${t}`]));
   writeFileSync(
     join(dir, 'package.json'),
@@ -195,7 +276,7 @@ export async function consumerTest(
         types: ['node'],
         lib: ['es2023', 'dom'],
       },
-      files: ['esm.mts', 'cjs.cts'],
+      files: ['esm.mts', 'cjs.cts', ...(renders ? ['render-esm.mts', 'render-cjs.cts'] : [])],
     }),
   );
   const specifiers = Object.entries(entries).flatMap(([name, subs]) =>
@@ -213,6 +294,10 @@ export async function consumerTest(
   const program = `const seen: Record<string, string[]> = {};\n${body}console.log(JSON.stringify(seen));\n`;
   writeFileSync(join(dir, 'esm.mts'), program);
   writeFileSync(join(dir, 'cjs.cts'), program);
+  if (renders) {
+    writeFileSync(join(dir, 'render-esm.mts'), renderProgram);
+    writeFileSync(join(dir, 'render-cjs.cts'), renderProgram);
+  }
 
   const install = await run(
     'pnpm',
@@ -234,6 +319,15 @@ export async function consumerTest(
   if (!esm.ok) return { ok: false, step: 'esm', output: esm.output };
   const cjs = await run(process.execPath, ['out/cjs.cjs'], dir);
   if (!cjs.ok) return { ok: false, step: 'cjs', output: cjs.output };
+  if (renders) {
+    for (const kind of ['esm', 'cjs'] as const) {
+      const file = kind === 'esm' ? 'out/render-esm.mjs' : 'out/render-cjs.cjs';
+      const page = await run(process.execPath, [file], dir);
+      if (!page.ok || !page.output.includes('render ok')) {
+        return { ok: false, step: `render-${kind}`, output: page.output };
+      }
+    }
+  }
   writeFileSync(join(dir, 'inert.mjs'), inertProgram);
   for (const spec of specifiers) {
     const inert = await run(process.execPath, ['inert.mjs', spec], dir);

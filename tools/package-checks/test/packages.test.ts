@@ -83,7 +83,7 @@ describe('published packages', () => {
     },
   );
 
-  it('install into a NodeNext project, type-check, and run as ESM and CJS', async () => {
+  it('install into a NodeNext project, type-check, run as ESM and CJS, and render through every plugin', async () => {
     const expected = await sourceExports();
     const entries = Object.fromEntries(packages.map((p) => [p.name, p.entries]));
     const r = await consumerTest(tarballs, entries, expected, peers);
