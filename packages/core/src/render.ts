@@ -392,7 +392,9 @@ class Render implements ContextHost, StreamHost, SinkHost {
         this.abort(
           new KilnError(
             'KILN_TIMEOUT',
-            `the render did not finish within ${timeoutMs} ms; pending Suspense boundaries fall back to client rendering. Raise timeoutMs or make the data arrive sooner`,
+            this.shellReady
+              ? `the render did not finish within ${timeoutMs} ms; pending Suspense boundaries fall back to client rendering. Raise timeoutMs or make the data arrive sooner`
+              : `the render did not finish within ${timeoutMs} ms and the shell was not ready: what still waits outside any <Suspense> boundary makes the response the 500 error document, and pending boundaries fall back to client rendering. Wrap slow parts in <Suspense>, raise timeoutMs or make the data arrive sooner`,
           ),
         );
       }, timeoutMs);

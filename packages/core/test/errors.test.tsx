@@ -145,6 +145,9 @@ describe('timeouts and abort', () => {
     ]);
     expect(seen.ctx?.signal.aborted).toBe(true);
     expect((seen.reason as KilnError).code).toBe('KILN_TIMEOUT');
+    expect((seen.reason as KilnError).message).toMatch(
+      /did not finish within 30 ms; pending Suspense boundaries fall back to client rendering/,
+    );
     await result.finished;
     expect(seen.disposed).toBe(1);
   });
@@ -339,6 +342,10 @@ describe('plugins and the timeout', () => {
     );
     expect(result.status).toBe(500);
     expect(errors.map((e) => (e.error as KilnError).code)).toEqual(['KILN_TIMEOUT']);
+    // The message says what the visitor got: the error document, not a client-rendered page.
+    expect((errors[0]?.error as KilnError).message).toMatch(
+      /the shell was not ready: .* makes the response the 500 error document/,
+    );
     await result.text();
     await result.finished;
     expect(seen.disposed).toBe(1);
