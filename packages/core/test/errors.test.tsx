@@ -343,7 +343,7 @@ describe('plugins and the timeout', () => {
     expect(result.status).toBe(500);
     expect(errors.map((e) => (e.error as KilnError).code)).toEqual(['KILN_TIMEOUT']);
     // The message says what the visitor got: the error document, not a client-rendered page.
-    expect((errors[0]?.error as KilnError).message).toMatch(
+    expect((errors[0]!.error as KilnError).message).toMatch(
       /the shell was not ready: .* makes the response the 500 error document/,
     );
     await result.text();
