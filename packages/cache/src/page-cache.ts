@@ -46,6 +46,14 @@ export interface PageCacheOptions {
    */
   vary?: readonly string[];
   /**
+   * The query parameters that make up the default key (e.g. `['page', 'sort']`), in this
+   * order; any other parameter (`utm_source`, a cache-buster) is left out of the key, so it
+   * neither creates entries nor changes the page served. Only list parameters the page reads:
+   * a page that reads an unlisted one would be stored with that value and served for all.
+   * Default: the whole query string is part of the key.
+   */
+  query?: readonly string[];
+  /**
    * The key of a request (without the namespace). Default: path and query, then the `vary`
    * headers, each on its own line. Return `undefined` to leave this request uncached.
    */
@@ -202,6 +210,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
   }
   const namespace = options.namespace ?? 'page:';
   const vary = (options.vary ?? []).map((name) => name.toLowerCase());
+  const query = options.query ? [...options.query] : undefined;
   const header = options.header === undefined ? 'x-kiln-cache' : options.header;
   const now = options.now ?? Date.now;
   const onError = options.onError;
@@ -224,9 +233,18 @@ export function pageCache(options: PageCacheOptions): PageCache {
     }
     const invalid = invalidKeyPart(request, vary);
     if (invalid !== undefined) return { invalid };
-    let key = `${request.url.pathname}${request.url.search}\nhost=${request.url.host.toLowerCase()}`;
+    let key = `${request.url.pathname}${searchOf(request.url)}\nhost=${request.url.host.toLowerCase()}`;
     for (const name of vary) key += `\n${name}=${request.headers.get(name) ?? ''}`;
     return { key };
+  };
+
+  const searchOf = (url: URL): string => {
+    if (!query) return url.search;
+    const kept = new URLSearchParams();
+    for (const name of query)
+      for (const value of url.searchParams.getAll(name)) kept.append(name, value);
+    const search = kept.toString();
+    return search === '' ? '' : `?${search}`;
   };
 
   const bypassReason = (request: RequestInfo): string | undefined => {
@@ -286,6 +304,21 @@ export function pageCache(options: PageCacheOptions): PageCache {
     const cacheControl = result.headers.get('cache-control')?.toLowerCase() ?? '';
     if (/(^|[\s,])(private|no-store|no-cache)([\s,=]|$)/.test(cacheControl)) {
       return `cache-control: ${cacheControl}`;
+    }
+    const shared = /(?:^|[\s,])s-maxage\s*=\s*"?(\d+)/.exec(cacheControl);
+    const maxAge = /(?:^|[\s,])max-age\s*=\s*"?(\d+)/.exec(cacheControl);
+    if ((shared ?? maxAge) && Number((shared ?? maxAge)![1]) === 0) {
+      return `cache-control: ${cacheControl}`;
+    }
+    const varies = result.headers.get('vary');
+    if (varies !== null) {
+      for (const part of varies.split(',')) {
+        const name = part.trim().toLowerCase();
+        if (name === '') continue;
+        if (name === '*' || (!vary.includes(name) && !(name === 'host' && !options.key))) {
+          return `vary: ${varies} (add the header to pageCache({ vary }) or build the key)`;
+        }
+      }
     }
     if (control.noStoreReason) return `noStore: ${control.noStoreReason}`;
     if (control.maxAgeMs !== undefined && control.maxAgeMs <= 0) return 'maxAge(0)';
