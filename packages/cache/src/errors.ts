@@ -5,7 +5,8 @@ export type KilnCacheErrorCode =
   | 'STORE_FAILED'
   | 'INVALID_OPTION'
   | 'INVALID_TARGET'
-  | 'CORRUPT_ENTRY';
+  | 'CORRUPT_ENTRY'
+  | 'ENTRY_TOO_LARGE';
 
 /**
  * An error raised by `@kiln/cache`. The message names the problem and the fix; `code` is

@@ -16,5 +16,6 @@ export { pageCache } from './page-cache';
 export type { BufferedSinks, PageCacheInfo, PageCacheStatus } from './page-result';
 export type { RedisClientLike, RedisStore, RedisStoreOptions } from './redis-store';
 export { redisStore } from './redis-store';
+export { hasCookie } from './request';
 export type { CacheEntry, InvalidateTarget, JsonValue, Store } from './store';
 export { invalidate } from './store';

@@ -46,6 +46,14 @@ export interface PageCacheOptions {
    */
   vary?: readonly string[];
   /**
+   * The query parameters that make up the default key (e.g. `['page', 'sort']`), in this
+   * order; any other parameter (`utm_source`, a cache-buster) is left out of the key, so it
+   * neither creates entries nor changes the page served. Only list parameters the page reads:
+   * a page that reads an unlisted one would be stored with that value and served for all.
+   * Default: the whole query string is part of the key.
+   */
+  query?: readonly string[];
+  /**
    * The key of a request (without the namespace). Default: path and query, then the `vary`
    * headers, each on its own line. Return `undefined` to leave this request uncached.
    */
@@ -202,6 +210,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
   }
   const namespace = options.namespace ?? 'page:';
   const vary = (options.vary ?? []).map((name) => name.toLowerCase());
+  const query = options.query ? [...options.query] : undefined;
   const header = options.header === undefined ? 'x-kiln-cache' : options.header;
   const now = options.now ?? Date.now;
   const onError = options.onError;
@@ -217,11 +226,25 @@ export function pageCache(options: PageCacheOptions): PageCache {
     pending.add(settled);
   };
 
-  const keyOf = (request: RequestInfo): string | undefined => {
-    if (options.key) return options.key(request);
-    let key = request.url.pathname + request.url.search;
+  const keyOf = (request: RequestInfo): { key: string } | { invalid: string } => {
+    if (options.key) {
+      const key = options.key(request);
+      return key === undefined ? { invalid: 'key() returned undefined' } : { key };
+    }
+    const invalid = invalidKeyPart(request, vary);
+    if (invalid !== undefined) return { invalid };
+    let key = `${request.url.pathname}${searchOf(request.url)}\nhost=${request.url.host.toLowerCase()}`;
     for (const name of vary) key += `\n${name}=${request.headers.get(name) ?? ''}`;
-    return key;
+    return { key };
+  };
+
+  const searchOf = (url: URL): string => {
+    if (!query) return url.search;
+    const kept = new URLSearchParams();
+    for (const name of query)
+      for (const value of url.searchParams.getAll(name)) kept.append(name, value);
+    const search = kept.toString();
+    return search === '' ? '' : `?${search}`;
   };
 
   const bypassReason = (request: RequestInfo): string | undefined => {
@@ -281,6 +304,21 @@ export function pageCache(options: PageCacheOptions): PageCache {
     const cacheControl = result.headers.get('cache-control')?.toLowerCase() ?? '';
     if (/(^|[\s,])(private|no-store|no-cache)([\s,=]|$)/.test(cacheControl)) {
       return `cache-control: ${cacheControl}`;
+    }
+    const shared = /(?:^|[\s,])s-maxage\s*=\s*"?(\d+)/.exec(cacheControl);
+    const maxAge = /(?:^|[\s,])max-age\s*=\s*"?(\d+)/.exec(cacheControl);
+    if ((shared ?? maxAge) && Number((shared ?? maxAge)![1]) === 0) {
+      return `cache-control: ${cacheControl}`;
+    }
+    const varies = result.headers.get('vary');
+    if (varies !== null) {
+      for (const part of varies.split(',')) {
+        const name = part.trim().toLowerCase();
+        if (name === '') continue;
+        if (name === '*' || (!vary.includes(name) && !(name === 'host' && !options.key))) {
+          return `vary: ${varies} (add the header to pageCache({ vary }) or build the key)`;
+        }
+      }
     }
     if (control.noStoreReason) return `noStore: ${control.noStoreReason}`;
     if (control.maxAgeMs !== undefined && control.maxAgeMs <= 0) return 'maxAge(0)';
@@ -518,15 +556,11 @@ export function pageCache(options: PageCacheOptions): PageCache {
       if (reason !== undefined) {
         return bypass(element, renderOptions, info({ status: 'bypass', reason }));
       }
-      const baseKey = keyOf(request);
-      if (baseKey === undefined) {
-        return bypass(
-          element,
-          renderOptions,
-          info({ status: 'bypass', reason: 'key() returned undefined' }),
-        );
+      const keyed = keyOf(request);
+      if ('invalid' in keyed) {
+        return bypass(element, renderOptions, info({ status: 'bypass', reason: keyed.invalid }));
       }
-      const key = namespace + baseKey;
+      const key = namespace + keyed.key;
       const nonce = renderOptions.nonce;
       const { page, lookupMs, error } = await read(key);
 
@@ -595,8 +629,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
       }
       if ('key' in target) {
         let removed = (await store.delete(namespace + target.key)) ? 1 : 0;
-        if (!options.key && vary.length > 0)
-          removed += await store.deletePrefix(`${namespace}${target.key}\n`);
+        if (!options.key) removed += await store.deletePrefix(`${namespace}${target.key}\n`);
         return removed;
       }
       throw new KilnCacheError(
@@ -611,6 +644,44 @@ export function pageCache(options: PageCacheOptions): PageCache {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+/** Longest path and query, host, and `vary` header value the default key accepts. */
+const MAX_TARGET = 2048;
+const MAX_HOST = 255;
+const MAX_VARY_VALUE = 1024;
+const LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
+/** `host[:port]`: a DNS name or IPv4 address, or a bracketed IPv6 address, then an optional port. */
+const HOST_PATTERN = new RegExp(
+  `^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]+\\])(?::[0-9]{1,5})?$`,
+  'i',
+);
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Why the parts of the default key of `request` cannot be trusted, or `undefined` when they
+ * can: the host must be a strict `host[:port]` (the raw `Host` header too, when there is one),
+ * and no part may hold control characters or be over-long.
+ */
+function invalidKeyPart(request: RequestInfo, vary: readonly string[]): string | undefined {
+  const host = request.url.host;
+  if (host.length > MAX_HOST || !HOST_PATTERN.test(host)) return 'invalid key: host';
+  const raw = request.headers.get('host');
+  if (raw !== null && (raw.length > MAX_HOST || !HOST_PATTERN.test(raw))) {
+    return 'invalid key: host header is not host[:port]';
+  }
+  const target = request.url.pathname + request.url.search;
+  if (target.length > MAX_TARGET)
+    return `invalid key: path and query over ${MAX_TARGET} characters`;
+  if (CONTROL.test(target)) return 'invalid key: control character in the path or query';
+  for (const name of vary) {
+    const value = request.headers.get(name) ?? '';
+    if (value.length > MAX_VARY_VALUE) {
+      return `invalid key: ${name} header over ${MAX_VARY_VALUE} characters`;
+    }
+    if (CONTROL.test(value)) return `invalid key: control character in the ${name} header`;
+  }
+  return undefined;
 }
 
 function diagnosticsOf(cache: PageCacheInfo): Record<string, number | string | boolean> {

@@ -31,7 +31,13 @@ export interface RedisStoreOptions {
    * hung Redis costs requests nothing. Default 1 000 ms.
    */
   cooldownMs?: number;
-  /** Called with client errors and failed operations (Redis down, timeouts). */
+  /**
+   * Largest single entry in bytes (value, metadata and tags as stored); a bigger entry is not
+   * stored (an older entry under its key is removed) and `onError` gets an
+   * `ENTRY_TOO_LARGE` error. Default 8 MiB.
+   */
+  maxEntryBytes?: number;
+  /** Called with client errors, failed operations (Redis down, timeouts) and entries too large to store. */
   onError?: (error: Error) => void;
 }
 
@@ -114,6 +120,13 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
     throw new KilnCacheError(
       'INVALID_OPTION',
       'redisStore({ timeoutMs, cooldownMs }) must be positive numbers; pass milliseconds',
+    );
+  }
+  const maxEntryBytes = options.maxEntryBytes ?? 8 * 1024 * 1024;
+  if (!(maxEntryBytes > 0)) {
+    throw new KilnCacheError(
+      'INVALID_OPTION',
+      'redisStore({ maxEntryBytes }) must be a positive number of bytes',
     );
   }
   const onError = options.onError;
@@ -210,6 +223,17 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
           );
         }
       }
+      const encoded = encode(entry);
+      if (encoded.length > maxEntryBytes) {
+        await command(['UNLINK', entryKey(key)], false);
+        report(
+          new KilnCacheError(
+            'ENTRY_TOO_LARGE',
+            `the entry "${key}" is ${encoded.length} bytes, over redisStore({ maxEntryBytes: ${maxEntryBytes} }); it is not stored (raise the limit if such pages are expected)`,
+          ),
+        );
+        return;
+      }
       await command(
         [
           'EVAL',
@@ -217,7 +241,7 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
           String(1 + tags.length),
           entryKey(key),
           ...tags.map(tagKey),
-          encode(entry),
+          encoded,
           String(ttl),
           tags.join('\n'),
         ],

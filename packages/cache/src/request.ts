@@ -23,3 +23,34 @@ export function detachedRequest(request: RequestInfo): Request {
   });
   return new Request(request.url, { method: 'GET', headers });
 }
+
+/**
+ * Whether the raw `cookie` header of `request` names the cookie `name`, whatever its value
+ * and however often it appears. Use it in `cacheable` rules instead of `request.cookies`,
+ * which keeps one value per name: with `session=; session=x` that value may be empty and the
+ * visitor would look anonymous.
+ *
+ * @example
+ * ```ts
+ * import { hasCookie, memoryStore, pageCache } from '@kiln/cache';
+ *
+ * const pages = pageCache({
+ *   store: memoryStore(),
+ *   ttl: 60_000,
+ *   cacheable: (request) =>
+ *     request.method === 'GET' &&
+ *     !request.headers.has('authorization') &&
+ *     !hasCookie(request, 'session'),
+ * });
+ * ```
+ */
+export function hasCookie(request: { readonly headers: Headers }, name: string): boolean {
+  const header = request.headers.get('cookie');
+  if (header === null) return false;
+  for (const pair of header.split(';')) {
+    const equals = pair.indexOf('=');
+    const key = (equals === -1 ? pair : pair.slice(0, equals)).trim();
+    if (key === name) return true;
+  }
+  return false;
+}

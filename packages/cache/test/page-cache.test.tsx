@@ -134,7 +134,11 @@ describe('pageCache: hit, miss, stale', () => {
     const pages = pageCache({ store: memoryStore(), ttl: 1_000, now: time.now, header: false });
     const request = () => new Request('http://shop.test/products/9');
     const miss = await pages.render(<App state={appState()} />, { request: request() });
-    expect(miss.cache).toMatchObject({ status: 'miss', key: 'page:/products/9', stored: true });
+    expect(miss.cache).toMatchObject({
+      status: 'miss',
+      key: 'page:/products/9\nhost=shop.test',
+      stored: true,
+    });
     expect(miss.cache.tags).toEqual(['all-pages', 'product:9']);
     expect(miss.headers.has('x-kiln-cache')).toBe(false);
     await miss.text();

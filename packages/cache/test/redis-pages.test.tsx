@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { listen, type RedisServer, startRedis } from '@kiln/test-utils';
 import { createClient } from 'redis';
@@ -16,13 +17,24 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function get(base: string, path: string) {
-  const response = await fetch(base + path);
-  return {
-    status: response.status,
-    cache: response.headers.get('x-kiln-cache'),
-    body: await response.text(),
-  };
+/** A GET with the same `Host` on every instance, as behind one load balancer. */
+function get(base: string, path: string) {
+  return new Promise<{ status: number; cache: string | null; body: string }>((resolve, reject) => {
+    const request = httpRequest(base + path, { headers: { host: 'shop.test' } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          cache: (response.headers['x-kiln-cache'] as string | undefined) ?? null,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end();
+  });
 }
 
 interface Instance {
@@ -75,8 +87,12 @@ describe('pageCache on Redis', () => {
       const stored = async (key: string) => (await watcher.exists(`two:e:${key}`)) === 1;
       expect((await get(a.url, '/products/42')).cache).toBe('miss');
       expect((await get(a.url, '/products/43')).cache).toBe('miss');
-      await expect.poll(() => stored('page:/products/42'), { timeout: 10_000 }).toBe(true);
-      await expect.poll(() => stored('page:/products/43'), { timeout: 10_000 }).toBe(true);
+      await expect
+        .poll(() => stored('page:/products/42\nhost=shop.test'), { timeout: 10_000 })
+        .toBe(true);
+      await expect
+        .poll(() => stored('page:/products/43\nhost=shop.test'), { timeout: 10_000 })
+        .toBe(true);
       watcher.destroy();
       expect((await get(b.url, '/products/42')).cache, b.errors()).toBe('hit');
       expect((await get(b.url, '/products/43')).cache, b.errors()).toBe('hit');

@@ -153,6 +153,22 @@ describe('redisStore', () => {
     expect(await store.get('long')).toBeUndefined();
   });
 
+  it('does not store an entry over maxEntryBytes, drops the older one and reports it', async () => {
+    const errors: Error[] = [];
+    const store = redisStore(await connect(), {
+      prefix: 'big:',
+      timeoutMs: 5000,
+      maxEntryBytes: 1024,
+      onError: (error) => errors.push(error),
+    });
+    await store.set('page', entry('small', ['t']), 10_000);
+    expect(await store.get('page')).toBeDefined();
+    await store.set('page', entry('x'.repeat(2000), ['t']), 10_000);
+    expect(await store.get('page')).toBeUndefined();
+    expect(errors.map((error) => (error as KilnCacheError).code)).toEqual(['ENTRY_TOO_LARGE']);
+    expect(() => redisStore({} as never, { maxEntryBytes: 0 })).toThrow(/maxEntryBytes/);
+  });
+
   it('shares entries and invalidations between clients on one prefix', async () => {
     const a = redisStore(await connect(), { prefix: 'shared:', timeoutMs: 5000 });
     const b = redisStore(await connect(), { prefix: 'shared:', timeoutMs: 5000 });

@@ -1,0 +1,103 @@
+import { connect } from 'node:net';
+import { listen } from '@kiln/test-utils';
+import { describe, expect, it } from 'vitest';
+import { memoryStore } from '../src/memory-store';
+import { type PageCacheOptions, pageCache } from '../src/page-cache';
+import { appState, handler } from './fixtures/app';
+
+/** Sends `head` as written (no client normalises it) and reads the whole response. */
+function raw(
+  port: number,
+  head: string,
+): Promise<{ status: number; headers: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const split = text.indexOf('\r\n\r\n');
+      const headers = text.slice(0, split);
+      resolve({ status: Number(headers.split(' ')[1]), headers, body: text.slice(split + 4) });
+    });
+    socket.write(`${head}\r\nconnection: close\r\n\r\n`);
+  });
+}
+
+const cacheOf = (headers: string) => /x-kiln-cache: (\w+)/i.exec(headers)?.[1];
+
+async function serve(options: Partial<PageCacheOptions> = {}) {
+  const pages = pageCache({ store: memoryStore(), ttl: 60_000, ...options });
+  const reasons: (string | undefined)[] = [];
+  const render = pages.render.bind(pages);
+  pages.render = async (element, renderOptions) => {
+    const result = await render(element, renderOptions);
+    reasons.push(result.cache.reason);
+    return result;
+  };
+  const server = await listen(handler(pages, appState()));
+  const port = Number(new URL(server.url).port);
+  const get = async (target: string, headers: string[] = ['host: shop.test']) => {
+    const response = await raw(port, [`GET ${target} HTTP/1.1`, ...headers].join('\r\n'));
+    return { ...response, cache: cacheOf(response.headers), reason: reasons.at(-1) };
+  };
+  return { pages, server, get };
+}
+
+describe('pageCache: default key (real node:http server, raw requests)', () => {
+  it('keys each host apart, lower-cased', async () => {
+    const app = await serve();
+    try {
+      expect((await app.get('/', ['host: a.shop.test'])).cache).toBe('miss');
+      await app.pages.idle();
+      expect((await app.get('/', ['host: A.Shop.Test'])).cache).toBe('hit');
+      expect((await app.get('/', ['host: b.shop.test'])).cache).toBe('miss');
+      expect(await app.pages.invalidate({ key: '/' })).toBe(2);
+    } finally {
+      await app.server.close();
+    }
+  });
+
+  it('bypasses, with a reason, a Host that is not host[:port], and stores nothing for it', async () => {
+    const app = await serve();
+    try {
+      for (const host of [
+        'shop.test/admin#',
+        'shop.test?x=',
+        'evil@shop.test',
+        'shop.test:99999x',
+      ]) {
+        const response = await app.get('/products/attacker', [`host: ${host}`]);
+        expect(response.cache, host).toBe('bypass');
+        expect(response.reason, host).toMatch(/^invalid key: host/);
+      }
+      await app.pages.idle();
+      for (const path of ['/', '/admin', '/products/attacker']) {
+        expect((await app.get(path)).cache, path).toBe('miss');
+      }
+    } finally {
+      await app.server.close();
+    }
+  });
+
+  it('bypasses over-long targets and vary values with control characters', async () => {
+    const app = await serve({ vary: ['accept-language'] });
+    try {
+      const long = await app.get(`/?q=${'a'.repeat(3000)}`);
+      expect(long.cache).toBe('bypass');
+      expect(long.reason).toMatch(/path and query over/);
+      const tab = await app.get('/', ['host: shop.test', 'accept-language: fr\tde']);
+      expect(tab.cache).toBe('bypass');
+      expect(tab.reason).toMatch(/control character in the accept-language header/);
+      const longLang = await app.get('/', [
+        'host: shop.test',
+        `accept-language: ${'x'.repeat(2000)}`,
+      ]);
+      expect(longLang.cache).toBe('bypass');
+      expect((await app.get('/', ['host: shop.test', 'accept-language: fr'])).cache).toBe('miss');
+    } finally {
+      await app.server.close();
+    }
+  });
+});
