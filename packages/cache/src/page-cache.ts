@@ -7,6 +7,7 @@ import type {
   RequestInfo,
 } from '@kiln/core';
 import { normalizeRequest, renderToHtml } from '@kiln/core';
+import { isValidNonce } from '@kiln/serialize';
 import { createElement, type ReactNode } from 'react';
 import {
   type CollectedControl,
@@ -549,6 +550,18 @@ export function pageCache(options: PageCacheOptions): PageCache {
           element,
           renderOptions ?? {},
           info({ status: 'bypass', reason: 'no request' }),
+        );
+      }
+      if (renderOptions.nonce !== undefined && !isValidNonce(renderOptions.nonce)) {
+        // A hit writes the nonce as stored bytes, with no escaping: only a nonce of base64
+        // characters may be put there.
+        return bypass(
+          element,
+          renderOptions,
+          info({
+            status: 'bypass',
+            reason: 'invalid nonce: use 1 to 256 base64 or base64url characters',
+          }),
         );
       }
       const request = normalizeRequest(renderOptions.request);

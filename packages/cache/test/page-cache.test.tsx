@@ -197,6 +197,30 @@ describe('pageCache: CSP nonce', () => {
     expect(again.cache.status).toBe('hit');
   });
 
+  it('bypasses, with a reason, a nonce that is not base64: a hit never writes it', async () => {
+    const pages = pageCache({ store: memoryStore(), ttl: 60_000 });
+    const state = appState();
+    const request = () => new Request('http://shop.test/');
+    await (
+      await pages.render(<App state={state} />, { request: request(), nonce: makeNonce() })
+    ).text();
+    await pages.idle();
+    const hostile = '"><img src=x onerror=alert(1)>AAAAAAAAAAAAAAAA';
+    const result = await pages.render(<App state={state} />, {
+      request: request(),
+      nonce: hostile,
+    });
+    expect(result.cache).toMatchObject({
+      status: 'bypass',
+      reason: expect.stringMatching(/^invalid nonce/),
+    });
+    // Core refuses the same nonce: the visitor gets the error document, never the value.
+    expect(result.status).toBe(500);
+    const html = await result.text();
+    expect(html).not.toContain('<img src=x');
+    expect(html).not.toContain(hostile);
+  });
+
   it('does not store a page rendered with a nonce too short to find safely', async () => {
     const pages = pageCache({ store: memoryStore(), ttl: 60_000 });
     const result = await pages.render(<App state={appState()} />, {

@@ -23,7 +23,8 @@ export type KilnErrorCode =
   | 'KILN_NO_RENDER_CONTEXT'
   | 'KILN_WAIT_FOR_REJECTED'
   | 'KILN_STATE_ERROR'
-  | 'KILN_NO_CONTAINER';
+  | 'KILN_NO_CONTAINER'
+  | 'KILN_INVALID_NONCE';
 
 /**
  * The error class of `@kiln/core`. Its message reads `[kiln/core] <problem>; <how to fix>`
@@ -56,4 +57,16 @@ export class KilnError extends Error {
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/**
+ * The error of a `nonce` option that breaks Kiln's one nonce rule (`isValidNonce` of
+ * `@kiln/serialize`: 1 to 256 base64 or base64url characters).
+ */
+export function invalidNonceError(): KilnError {
+  return new KilnError(
+    'KILN_INVALID_NONCE',
+    'the nonce option has characters outside base64 and base64url, or is empty or longer than 256 characters; ' +
+      "generate it per request with randomBytes(16).toString('base64') and never take it from the request",
+  );
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { isValidNonce } from '@kiln/serialize';
 import { createElement, type ReactNode } from 'react';
 import { type PipeableStream, renderToPipeableStream } from 'react-dom/server';
 import { appStartHtml, appStartToken, withServerAppStart } from './app-start';
@@ -7,7 +8,7 @@ import { detectBot } from './bots';
 import { type ContextHost, isHttpUrl, RequestContext } from './context';
 import { renderContextReact } from './context-react';
 import { errorDocument, redirectDocument } from './documents';
-import { KilnError, messageOf } from './errors';
+import { invalidNonceError, KilnError, messageOf } from './errors';
 import {
   type Chunk,
   DocumentStream,
@@ -126,6 +127,13 @@ class Render implements ContextHost, StreamHost, SinkHost {
 
   constructor(element: ReactNode, options: RenderOptions) {
     this.element = element;
+    let nonceError: KilnError | undefined;
+    if (options.nonce !== undefined && !isValidNonce(options.nonce)) {
+      // The one nonce rule of every Kiln package. The value never reaches the document, not
+      // even the error page's.
+      nonceError = invalidNonceError();
+      options = { ...options, nonce: undefined };
+    }
     this.options = options;
     const explicit = options.mode === 'stream' || options.mode === 'buffer';
     const isBot = explicit ? undefined : detectBot(userAgentOf(options.request), options.isBot);
@@ -159,6 +167,7 @@ class Render implements ContextHost, StreamHost, SinkHost {
         this.layoutError = error;
       }
     }
+    if (nonceError) this.layoutError = nonceError;
     this.stream = new DocumentStream(layout, this);
   }
 

@@ -177,7 +177,11 @@ export interface RenderOptions {
   bootstrapScripts?: string[];
   /** Inline script React writes to start the client. */
   bootstrapScriptContent?: string;
-  /** The CSP nonce of this response; put on React's scripts and styles and every injected tag. */
+  /**
+   * The CSP nonce of this response; put on React's scripts and styles and every injected tag.
+   * It must be 1 to 256 base64 or base64url characters (`isValidNonce` of `@kiln/serialize`);
+   * another value is reported as `KILN_INVALID_NONCE` and the response is the 500 error document.
+   */
   nonce?: string;
   /** Aborts the render after this many milliseconds; pending boundaries fall back to client rendering. Default 10 000. */
   timeoutMs?: number;

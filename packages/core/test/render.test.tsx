@@ -334,4 +334,25 @@ describe('nonce', () => {
     }
     expect(html).toContain('<!-- <script> in a comment -->');
   });
+
+  test.each(['"><img src=x onerror=alert(1)>', 'a b', '', 'A'.repeat(257)])(
+    'refuses the nonce %j with KILN_INVALID_NONCE, and never writes it',
+    async (nonce) => {
+      const errors: unknown[] = [];
+      const result = await renderToHtml(
+        <Doc>
+          <p>page</p>
+        </Doc>,
+        { nonce, mode: 'buffer', onError: (error) => errors.push(error) },
+      );
+      const html = await result.text();
+      expect(result.status).toBe(500);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ code: 'KILN_INVALID_NONCE' });
+      expect(String((errors[0] as Error).message)).toMatch(/^\[kiln\/core\] the nonce option/);
+      expect(html).not.toContain('<p>page</p>');
+      if (nonce.length > 0) expect(html).not.toContain(nonce);
+      expect(html).not.toContain('nonce=');
+    },
+  );
 });

@@ -10,5 +10,5 @@ export { KilnSerializeError } from './errors';
 export { parse } from './parse';
 export { escapeJson, serialize } from './serialize';
 export type { StateScriptOptions } from './state-script';
-export { stateScript } from './state-script';
+export { isValidNonce, stateScript } from './state-script';
 export type { ParseOptions, Reducer, Reviver, SerializeOptions } from './types';

@@ -2,7 +2,7 @@ import { attr, findAll, parseDocument, textOf } from '@kiln/test-utils';
 import { describe, expect, it } from 'vitest';
 import { KilnSerializeError } from './errors';
 import { parse } from './parse';
-import { stateScript } from './state-script';
+import { isValidNonce, stateScript } from './state-script';
 
 describe('stateScript', () => {
   it('returns the whole element with the key and nonce', () => {
@@ -35,6 +35,14 @@ describe('stateScript', () => {
     expect(() => stateScript(key, 1)).toThrow(
       expect.objectContaining({ code: 'INVALID_KEY', name: 'KilnSerializeError' }),
     );
+  });
+
+  it('isValidNonce is the rule stateScript applies', () => {
+    for (const nonce of ['AbC+/9=', 'a-b_c', 'A'.repeat(256)])
+      expect(isValidNonce(nonce)).toBe(true);
+    for (const nonce of ['a"b', 'a b', '<x>', '', 'A'.repeat(257), 42]) {
+      expect(isValidNonce(nonce)).toBe(false);
+    }
   });
 
   it.each(['a"b', 'a b', '<x>', "'", ''])('rejects the nonce %j', (nonce) => {

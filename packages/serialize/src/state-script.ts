@@ -6,6 +6,23 @@ import type { SerializeOptions } from './types';
 const NONCE = /^[A-Za-z0-9+/_=-]{1,256}$/;
 
 /**
+ * Whether `nonce` is a CSP nonce Kiln accepts: 1 to 256 base64 or base64url characters
+ * (`A-Z a-z 0-9 + / _ - =`). It is the one rule of every Kiln package: `stateScript` refuses
+ * other nonces and the page cache of `@kiln/cache` bypasses the cache for them.
+ *
+ * @example
+ * ```ts
+ * import { isValidNonce } from '@kiln/serialize';
+ *
+ * isValidNonce('r4nd0m+/='); // true
+ * isValidNonce('"><script>'); // false
+ * ```
+ */
+export function isValidNonce(nonce: unknown): nonce is string {
+  return typeof nonce === 'string' && NONCE.test(nonce);
+}
+
+/**
  * Options of {@link stateScript}: the nonce of the page's Content-Security-Policy, plus
  * everything `serialize` accepts.
  *
@@ -49,7 +66,7 @@ function escapeAttribute(value: string): string {
 export function stateScript(key: string, value: unknown, options?: StateScriptOptions): string {
   assertStateKey(key);
   const nonce = options?.nonce;
-  if (nonce !== undefined && (typeof nonce !== 'string' || !NONCE.test(nonce))) {
+  if (nonce !== undefined && !isValidNonce(nonce)) {
     throw new KilnSerializeError(
       'INVALID_NONCE',
       'the nonce has characters outside base64 and base64url',
