@@ -370,7 +370,8 @@ async function renderWithData(
           const terminal = new SchemaLink({ schema, context: { user: undefined } });
           let link: ApolloLink = terminal;
           if (data) {
-            const cached = data.link();
+            // A SchemaLink sends nothing but what this link sees.
+            const cached = data.link({ decideFrom: 'link' });
             onLink?.(cached);
             link = ApolloLink.from([cached, terminal]);
           }

@@ -37,8 +37,17 @@ export interface DataCacheOptions {
   operations?: Readonly<Record<string, DataCachePolicy>>;
   /** Prefix of the store keys of this cache. Default `data:`. */
   namespace?: string;
-  /** Called with store failures; operations never fail because of them. */
+  /**
+   * Called with store failures, and once per cache with each reason a fetched result was not
+   * stored (`DATA_NOT_STORED`); operations never fail because of them.
+   */
   onError?: (error: unknown) => void;
+  /**
+   * Request headers that carry a visitor's credentials, besides `cookie`, `authorization` and
+   * `proxy-authorization` (e.g. `['x-api-key']`). A result fetched with one of them is not
+   * shared unless the operation says `allowCredentials`.
+   */
+  credentialHeaders?: readonly string[];
 }
 
 /** Options of {@link DataCache.link}. */
@@ -54,6 +63,15 @@ export interface DataCacheLinkOptions {
    * used are added to the page, and the page is not fresh longer than its data.
    */
   page?: PageCacheControl;
+  /**
+   * Where the decision to store a fetched result is made. `'fetch'` (the default): from the
+   * final headers of the HTTP request, as {@link DataCache.fetch} sees them, so credentials
+   * added by `HttpLink({ headers })`, by a custom `fetch` or by a link after this one are seen;
+   * a result whose request was not seen by `data.fetch` is not stored. `'link'`: from the
+   * headers this link sees, for transports that send nothing else (a `SchemaLink` with a
+   * context that holds no visitor).
+   */
+  decideFrom?: 'fetch' | 'link';
 }
 
 /** Counts of one link (one request), for diagnostics. */
@@ -68,6 +86,11 @@ export interface DataCacheStats {
   bypassed: number;
   /** Operations that waited for another request's fetch of the same result. */
   coalesced: number;
+  /**
+   * Cacheable results fetched but not stored: their HTTP request was not seen by
+   * {@link DataCache.fetch}, carried credentials, or carried a header the key does not hold.
+   */
+  refused: number;
 }
 
 /**
@@ -103,6 +126,15 @@ export interface DataCache {
    * the store when present and still flow into the request's own `InMemoryCache`.
    */
   link(options?: DataCacheLinkOptions): DataCacheLink;
+  /**
+   * Wraps `fetch` (default: the global one) for the `HttpLink` of a client that uses this
+   * cache's link: `new HttpLink({ uri, fetch: data.fetch() })`. It sees the final headers of
+   * each HTTP request, after `HttpLink({ headers })`, later links and your own `fetch` have
+   * added theirs, and tells the link whether the result may be shared. Pass your own `fetch`
+   * as `inner`, or call the returned function from yours with the `init` you were given
+   * (spread it: it carries the link's marker).
+   */
+  fetch(inner?: typeof fetch): typeof fetch;
   /** Drops results by `{ key }`, `{ prefix }` (both inside this cache's namespace) or tag. */
   invalidate(target: InvalidateTarget): Promise<number>;
 }
@@ -126,7 +158,40 @@ interface Hint {
   readonly privateScope: boolean;
 }
 
-const CREDENTIAL_HEADERS = new Set(['cookie', 'authorization']);
+const CREDENTIAL_HEADERS = ['cookie', 'authorization', 'proxy-authorization'];
+
+/** Headers `HttpLink` and Apollo Client add on their own; they do not change the result. */
+const TRANSPORT_HEADERS = new Set([
+  'accept',
+  'content-type',
+  'content-length',
+  'apollographql-client-name',
+  'apollographql-client-version',
+]);
+
+/** The key under which the link hands its probe to `data.fetch` through `fetchOptions`. */
+const PROBE = Symbol('kiln.dataCache.probe');
+
+/** What `data.fetch` saw of one operation's HTTP request(s). */
+interface Probe {
+  /** The headers the key was made from (lower-cased). */
+  readonly keyed: Readonly<Record<string, string>>;
+  readonly credentials: ReadonlySet<string>;
+  seen: boolean;
+  credentialed: boolean;
+  unkeyed: string[];
+}
+
+type Refusal = 'not seen' | 'credentials' | 'unkeyed header';
+
+const REFUSALS: Record<Refusal, string> = {
+  'not seen':
+    'its HTTP request was not seen; pass fetch: data.fetch() to the HttpLink (or decideFrom: "link" for a transport that sends nothing but what the link sees)',
+  credentials:
+    'its HTTP request carried credentials added after the data-cache link (HttpLink headers, a custom fetch or a later link); pass them through data.link({ headers }) so that signed-in requests skip the cache, or mark the operation allowCredentials if its result is the same for everyone',
+  'unkeyed header':
+    'its HTTP request carried headers the cache key does not hold; pass them through data.link({ headers }) so that they become part of the key',
+};
 
 /**
  * Creates a cache of GraphQL results shared across requests (and across instances on a
@@ -176,6 +241,22 @@ export function dataCache(options: DataCacheOptions): DataCache {
     );
   }
   const namespace = options.namespace ?? 'data:';
+  const credentials = new Set([
+    ...CREDENTIAL_HEADERS,
+    ...(options.credentialHeaders ?? []).map((name) => name.toLowerCase()),
+  ]);
+  const warned = new Set<string>();
+  const refuse = (operation: ApolloLink.Operation, refusal: Refusal, detail: string): void => {
+    const id = `${operation.operationName ?? 'anonymous'}\0${refusal}`;
+    if (warned.has(id)) return;
+    warned.add(id);
+    report(
+      new KilnCacheError(
+        'DATA_NOT_STORED',
+        `dataCache did not store the result of ${operation.operationName ?? 'an anonymous operation'}${detail}: ${REFUSALS[refusal]}`,
+      ),
+    );
+  };
   const operations = options.operations ?? {};
   const report = (error: unknown): void => options.onError?.(error);
   const printed = new WeakMap<object, string>();
@@ -195,7 +276,7 @@ export function dataCache(options: DataCacheOptions): DataCache {
       printed.set(operation.query, text);
     }
     const shared = Object.keys(headers)
-      .filter((name) => !CREDENTIAL_HEADERS.has(name))
+      .filter((name) => !credentials.has(name))
       .sort()
       .map((name) => `${name}:${headers[name]}`)
       .join('\n');
@@ -228,7 +309,15 @@ export function dataCache(options: DataCacheOptions): DataCache {
     link(linkOptions = {}) {
       const linkHeaders = lowerCase(linkOptions.headers ?? {});
       const page = linkOptions.page;
-      const stats: DataCacheStats = { hits: 0, misses: 0, stored: 0, bypassed: 0, coalesced: 0 };
+      const stats: DataCacheStats = {
+        hits: 0,
+        misses: 0,
+        stored: 0,
+        bypassed: 0,
+        coalesced: 0,
+        refused: 0,
+      };
+      const decideFromFetch = linkOptions.decideFrom !== 'link';
 
       const tagPage = (stored: Stored): void => {
         if (!page) return;
@@ -244,7 +333,7 @@ export function dataCache(options: DataCacheOptions): DataCache {
         }
         const policy = policyOf(operation);
         const headers = lowerCase((operation.getContext().headers as Record<string, string>) ?? {});
-        const credentialed = Object.keys(headers).some((name) => CREDENTIAL_HEADERS.has(name));
+        const credentialed = Object.keys(headers).some((name) => credentials.has(name));
         if (
           !policy ||
           operation.operationType !== 'query' ||
@@ -278,6 +367,14 @@ export function dataCache(options: DataCacheOptions): DataCache {
           const fetchFromServer = (release: (stored: Stored | undefined) => void): void => {
             stats.misses++;
             const results: ApolloLink.Result[] = [];
+            const probe: Probe | undefined = decideFromFetch
+              ? { keyed: headers, credentials, seen: false, credentialed: false, unkeyed: [] }
+              : undefined;
+            if (probe) {
+              operation.setContext((context) => ({
+                fetchOptions: { ...(context.fetchOptions as object | undefined), [PROBE]: probe },
+              }));
+            }
             subscription = forward(operation).subscribe({
               next(result) {
                 results.push(result);
@@ -288,7 +385,17 @@ export function dataCache(options: DataCacheOptions): DataCache {
                 observer.error(error);
               },
               complete() {
-                const stored = storable(operation, policy, results);
+                let stored = storable(operation, policy, results);
+                const refusal = stored && probe ? refusalOf(probe, policy) : undefined;
+                if (refusal) {
+                  stored = undefined;
+                  stats.refused++;
+                  refuse(
+                    operation,
+                    refusal,
+                    refusal === 'unkeyed header' ? ` (${probe?.unkeyed.join(', ')})` : '',
+                  );
+                }
                 release(stored);
                 if (stored) {
                   tagPage(stored);
@@ -358,6 +465,16 @@ export function dataCache(options: DataCacheOptions): DataCache {
 
       return new DataCacheLink(handler, stats);
     },
+    fetch(inner) {
+      return (input, init) => {
+        const send = inner ?? globalThis.fetch;
+        const probe = (init as { [PROBE]?: Probe } | undefined)?.[PROBE];
+        if (!probe || !init) return send(input, init);
+        const { [PROBE]: _, ...rest } = init as RequestInit & { [PROBE]?: Probe };
+        record(probe, input, rest);
+        return send(input, rest);
+      };
+    },
     invalidate(target) {
       if (typeof target === 'object' && target !== null) {
         if ('key' in target) return invalidate(store, { key: namespace + target.key });
@@ -366,6 +483,27 @@ export function dataCache(options: DataCacheOptions): DataCache {
       return invalidate(store, target);
     },
   };
+}
+
+/** Notes what the final HTTP request of a probed operation carries. */
+function record(probe: Probe, input: RequestInfo | URL, init: RequestInit): void {
+  const headers = new Headers(input instanceof Request ? input.headers : undefined);
+  if (init.headers !== undefined) {
+    for (const [name, value] of new Headers(init.headers)) headers.set(name, value);
+  }
+  probe.seen = true;
+  for (const [name, value] of headers) {
+    if (probe.credentials.has(name)) probe.credentialed = true;
+    else if (!TRANSPORT_HEADERS.has(name) && probe.keyed[name] !== value) probe.unkeyed.push(name);
+  }
+}
+
+/** Why a probed result may not be shared, if it may not; fails closed. */
+function refusalOf(probe: Probe, policy: DataCachePolicy): Refusal | undefined {
+  if (!probe.seen) return 'not seen';
+  if (probe.credentialed && policy.allowCredentials !== true) return 'credentials';
+  if (probe.unkeyed.length > 0) return 'unkeyed header';
+  return undefined;
 }
 
 function storable(

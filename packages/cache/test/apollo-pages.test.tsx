@@ -74,7 +74,7 @@ describe('page cache with the Apollo plugin and the data cache', () => {
             cache: new InMemoryCache(),
             link: ApolloLink.from([
               data.link({ headers: forwardHeaders(ctx), page: pages.controlFor(ctx) }),
-              new HttpLink({ uri: endpoint }),
+              new HttpLink({ uri: endpoint, fetch: data.fetch() }),
             ]),
           }),
       }),

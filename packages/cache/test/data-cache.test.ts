@@ -44,7 +44,8 @@ const yoga = createYoga({
         },
         viewer: (_: unknown, __: unknown, context: { request: Request }) => {
           calls.viewer++;
-          return context.request.headers.get('cookie') ?? 'anonymous';
+          const { headers } = context.request;
+          return headers.get('cookie') ?? headers.get('authorization') ?? 'anonymous';
         },
         broken: () => {
           calls.broken++;
@@ -112,16 +113,27 @@ function client(
     headers?: Record<string, string>;
     query?: string;
     page?: ReturnType<typeof createControl>;
+    /** Headers set on the HttpLink itself, out of the data-cache link's sight. */
+    httpHeaders?: Record<string, string>;
+    /** The HttpLink's fetch; default `data.fetch()`. */
+    fetch?: typeof fetch;
+    /** A link between the data-cache link and the HttpLink. */
+    after?: ApolloLink;
   } = {},
 ) {
   const link = data.link({
     ...(options.headers ? { headers: options.headers } : {}),
     ...(options.page ? { page: options.page } : {}),
   });
+  const http = new HttpLink({
+    uri: endpoint + (options.query ?? ''),
+    fetch: options.fetch ?? data.fetch(),
+    ...(options.httpHeaders ? { headers: options.httpHeaders } : {}),
+  });
   const apollo = new ApolloClient({
     ssrMode: true,
     cache: new InMemoryCache(),
-    link: ApolloLink.from([link, new HttpLink({ uri: endpoint + (options.query ?? '') })]),
+    link: ApolloLink.from(options.after ? [link, options.after, http] : [link, http]),
   });
   return { apollo, link };
 }
@@ -202,6 +214,105 @@ describe('dataCache', () => {
     await client(data, { headers: { cookie: 'user=bob' } }).apollo.query({ query: PRODUCTS });
     expect(calls.products).toBe(1);
     expect(calls.headers).toEqual([]);
+  });
+
+  describe('decides from the final HTTP request, and fails closed', () => {
+    // Each case: alice's request carries her cookie by a way the data-cache link cannot see;
+    // her result must not be stored, so an anonymous visitor gets the server's own answer.
+    const placements: [string, (data: Cache) => Parameters<typeof client>[1]][] = [
+      ['credentials on HttpLink({ headers })', () => ({ httpHeaders: { cookie: 'user=alice' } })],
+      [
+        'credentials added by a custom fetch around data.fetch',
+        (data) => {
+          const send = data.fetch();
+          return {
+            fetch: (input, init) =>
+              send(input, {
+                ...init,
+                headers: { ...(init?.headers as Record<string, string>), cookie: 'user=alice' },
+              }),
+          };
+        },
+      ],
+      [
+        'credentials added by an auth link after the data-cache link',
+        () => ({
+          after: new ApolloLink((operation, forward) => {
+            operation.setContext(({ headers }: { headers?: Record<string, string> }) => ({
+              headers: { ...headers, authorization: 'Bearer alice' },
+            }));
+            return forward(operation);
+          }),
+        }),
+      ],
+    ];
+    it.each(placements)('%s', async (_name, placement) => {
+      reset();
+      const errors: unknown[] = [];
+      const data = dataCache({
+        store: memoryStore(),
+        operations: { Viewer: { ttl: 60_000 } },
+        onError: (error) => errors.push(error),
+      });
+      const alice = client(data, placement(data));
+      const seen = await alice.apollo.query({ query: VIEWER });
+      expect(seen.data).not.toEqual({ viewer: 'anonymous' });
+      expect(seen.data).toHaveProperty('viewer');
+      expect(alice.link.stats).toMatchObject({ misses: 1, stored: 0, refused: 1 });
+      expect(errors).toEqual([expect.objectContaining({ code: 'DATA_NOT_STORED' })]);
+      expect(String((errors[0] as Error).message)).toContain('credentials');
+      const guest = await client(data).apollo.query({ query: VIEWER });
+      expect(guest.data).toEqual({ viewer: 'anonymous' });
+      expect(calls.viewer).toBe(2);
+    });
+
+    it('stores nothing when the HTTP request was not seen by data.fetch', async () => {
+      reset();
+      const errors: unknown[] = [];
+      const data = dataCache({
+        store: memoryStore(),
+        operations: { Products: { ttl: 60_000 } },
+        onError: (error) => errors.push(error),
+      });
+      for (let i = 0; i < 2; i++) {
+        const plain = client(data, { fetch: globalThis.fetch });
+        await plain.apollo.query({ query: PRODUCTS });
+        expect(plain.link.stats).toMatchObject({ stored: 0, refused: 1 });
+      }
+      expect(calls.products).toBe(2);
+      // One diagnostic per operation and reason, not one per request.
+      expect(errors).toHaveLength(1);
+      expect(String((errors[0] as Error).message)).toContain('fetch: data.fetch()');
+    });
+
+    it('stores nothing fetched with a header its key does not hold', async () => {
+      reset();
+      const data = dataCache({ store: memoryStore(), operations: { Product: { ttl: 60_000 } } });
+      for (const language of ['fr', 'de']) {
+        const localised = client(data, { httpHeaders: { 'accept-language': language } });
+        await localised.apollo.query({ query: PRODUCT, variables: { id: '1' } });
+        expect(localised.link.stats.refused).toBe(1);
+      }
+      expect(calls.headers.map((h) => h['accept-language'])).toEqual(['fr', 'de']);
+    });
+
+    it('treats the listed credentialHeaders as credentials', async () => {
+      reset();
+      const data = dataCache({
+        store: memoryStore(),
+        operations: { Products: { ttl: 60_000 } },
+        credentialHeaders: ['X-Api-Key'],
+      });
+      const keyed = client(data, { httpHeaders: { 'x-api-key': 'secret' } });
+      await keyed.apollo.query({ query: PRODUCTS });
+      expect(keyed.link.stats).toMatchObject({ stored: 0, refused: 1 });
+      const visible = client(data, { headers: { 'x-api-key': 'secret' } });
+      await visible.apollo.query({ query: PRODUCTS });
+      expect(visible.link.stats.bypassed).toBe(1);
+      await client(data).apollo.query({ query: PRODUCTS });
+      await client(data).apollo.query({ query: PRODUCTS });
+      expect(calls.products).toBe(3);
+    });
   });
 
   it('keys results by the non-credential headers it forwards, and forwards them', async () => {
