@@ -5,8 +5,9 @@ import type {
   RenderOptions,
   RenderResult,
   RequestInfo,
+  RequestInputs,
 } from '@kiln/core';
-import { normalizeRequest, renderToHtml } from '@kiln/core';
+import { normalizeRequest, renderToHtml, trackRequestInputs } from '@kiln/core';
 import { isValidNonce } from '@kiln/serialize';
 import { createElement, type ReactNode } from 'react';
 import {
@@ -145,6 +146,8 @@ interface Rendered {
   readonly control: CollectedControl;
   readonly nonce: string | undefined;
   readonly incomplete: string | undefined;
+  /** The request inputs the request rule and the key read: what the cache decided on. */
+  readonly decided: RequestInputs;
 }
 
 /**
@@ -261,6 +264,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
     element: ReactNode,
     renderOptions: RenderOptions,
     nonce: string | undefined,
+    decided: RequestInputs,
   ): Promise<Rendered> => {
     const control = createControl();
     const plugin: KilnPlugin = {
@@ -291,7 +295,42 @@ export function pageCache(options: PageCacheOptions): PageCache {
       },
     });
     const html = await result.text();
-    return { result, html, control, nonce, incomplete };
+    return { result, html, control, nonce, incomplete, decided };
+  };
+
+  /**
+   * The request inputs every request sharing a key agrees on: the headers the key read (the
+   * `vary` headers, or what `key()` read) and the cookies the request rule or the key read.
+   * The default rule lets no request with a cookie or an authorization header through, so
+   * those are absent for all of them.
+   */
+  const decidedInputs = (ruled: RequestInputs, held: RequestInputs): RequestInputs =>
+    options.cacheable
+      ? { headers: held.headers, cookies: [...ruled.cookies, ...held.cookies] }
+      : { headers: [...held.headers, 'cookie', 'authorization'], cookies: ['*'] };
+
+  /**
+   * Why a page whose render read `read` may not be stored under its key, if so: it read a
+   * request header or cookie that requests sharing the key may not agree on. The default key
+   * holds the host.
+   */
+  const unkeyedInput = (read: RequestInputs, decided: RequestInputs): string | undefined => {
+    const allHeaders = decided.headers.includes('*');
+    for (const name of read.headers) {
+      if (allHeaders || decided.headers.includes(name)) continue;
+      if (name === 'host' && !options.key) continue;
+      return name === '*'
+        ? 'the render listed every request header (read only the ones you name in pageCache({ vary }))'
+        : `the render read the request header ${name}, which the key does not hold (add it to pageCache({ vary }), or stop reading it, e.g. name the headers in forwardHeaders(ctx, names))`;
+    }
+    if (allHeaders || decided.headers.includes('cookie') || decided.cookies.includes('*')) {
+      return undefined;
+    }
+    for (const name of read.cookies) {
+      if (decided.cookies.includes(name)) continue;
+      return `the render read the cookie ${name}, which neither the key nor cacheable() looks at (let cacheable() refuse requests that have it, or stop reading it)`;
+    }
+    return undefined;
   };
 
   const notStorableReason = (rendered: Rendered): string | undefined => {
@@ -321,6 +360,8 @@ export function pageCache(options: PageCacheOptions): PageCache {
         }
       }
     }
+    const unkeyed = unkeyedInput(result.diagnostics.inputs, rendered.decided);
+    if (unkeyed) return unkeyed;
     if (control.noStoreReason) return `noStore: ${control.noStoreReason}`;
     if (control.maxAgeMs !== undefined && control.maxAgeMs <= 0) return 'maxAge(0)';
     if (nonce !== undefined && !isAbstractableNonce(nonce)) {
@@ -397,6 +438,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
   const revalidate = (
     key: string,
     request: RequestInfo,
+    decided: RequestInputs,
     element: ReactNode,
     renderOptions: RenderOptions,
     nonce: boolean,
@@ -407,6 +449,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
       element,
       { ...rest, request: detachedRequest(request) },
       nonce ? placeholderNonce() : undefined,
+      decided,
     );
     track(
       lead(key, work).then(async (rendered) => {
@@ -454,6 +497,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
       bytes: page.template.body.length + Buffer.byteLength(fill) * page.template.cuts.length,
       batches: 0,
       plugins: { [CACHE_PLUGIN]: diagnosticsOf(cache) },
+      inputs: { headers: [], cookies: [] },
     };
     const sinks = bufferedSinks({ status: page.status, headers, pieces });
     return {
@@ -564,12 +608,15 @@ export function pageCache(options: PageCacheOptions): PageCache {
           }),
         );
       }
-      const request = normalizeRequest(renderOptions.request);
-      const reason = bypassReason(request);
+      const raw = normalizeRequest(renderOptions.request);
+      const ruled: RequestInputs = { headers: [], cookies: [] };
+      const reason = bypassReason(trackRequestInputs(raw, ruled));
       if (reason !== undefined) {
         return bypass(element, renderOptions, info({ status: 'bypass', reason }));
       }
-      const keyed = keyOf(request);
+      const held: RequestInputs = { headers: [], cookies: [] };
+      const keyed = keyOf(trackRequestInputs(raw, held));
+      const decided = decidedInputs(ruled, held);
       if ('invalid' in keyed) {
         return bypass(element, renderOptions, info({ status: 'bypass', reason: keyed.invalid }));
       }
@@ -588,7 +635,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
           );
         }
         if (at < page.staleUntil) {
-          revalidate(key, request, element, renderOptions, page.nonce);
+          revalidate(key, raw, decided, element, renderOptions, page.nonce);
           return fromPage(
             page,
             nonce,
@@ -617,7 +664,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
         }
       }
 
-      const work = renderForCache(element, renderOptions, nonce);
+      const work = renderForCache(element, renderOptions, nonce, decided);
       const rendered = await (flights.has(key) ? work : lead(key, work));
       const notStored = notStorableReason(rendered);
       return fromRendered(

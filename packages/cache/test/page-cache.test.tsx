@@ -1,5 +1,6 @@
-import { renderToHtml } from '@kiln/core';
+import { renderToHtml, useRenderContext } from '@kiln/core';
 import { listen } from '@kiln/test-utils';
+import type { ReactNode } from 'react';
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../src/memory-store';
 import { type PageCacheOptions, pageCache } from '../src/page-cache';
@@ -343,11 +344,69 @@ describe('pageCache: personalised requests', () => {
       await app.server.close();
     }
   });
+
+  describe('stores a page only when the key or the request rule decided every input it read', () => {
+    const render = (pages: ReturnType<typeof pageCache>, path: string, headers: HeadersInit) =>
+      pages.render(<Theme />, { request: new Request(`http://shop.test${path}`, { headers }) });
+
+    it('a cookie the rule does not look at', async () => {
+      const pages = pageCache({
+        store: memoryStore(),
+        ttl: 60_000,
+        cacheable: (request) => request.method === 'GET' && !request.cookies.user,
+      });
+      const dark = await render(pages, '/', { cookie: 'theme=dark' });
+      expect(dark.cache).toMatchObject({
+        status: 'miss',
+        stored: false,
+        reason: expect.stringContaining('the render read the cookie theme'),
+      });
+      await pages.idle();
+      const light = await render(pages, '/', {});
+      expect(light.cache.status).toBe('miss');
+      expect(await light.text()).toContain('<p id="theme">light</p>');
+    });
+
+    it('a header outside vary, and the same header once in vary', async () => {
+      for (const vary of [[], ['user-agent']]) {
+        const pages = pageCache({ store: memoryStore(), ttl: 60_000, vary });
+        const first = await render(pages, '/?agent', { 'user-agent': 'evil<b>' });
+        await pages.idle();
+        const second = await render(pages, '/?agent', { 'user-agent': 'Firefox' });
+        expect(first.cache.stored).toBe(vary.length > 0);
+        if (vary.length === 0) {
+          expect(first.cache.reason).toContain('request header user-agent');
+        }
+        expect(second.cache.status).toBe('miss');
+        expect(await second.text()).toContain('Firefox');
+      }
+    });
+
+    it('cookies when the default rule lets no cookie through', async () => {
+      const pages = pageCache({ store: memoryStore(), ttl: 60_000 });
+      expect((await render(pages, '/', {})).cache).toMatchObject({ stored: true });
+      await pages.idle();
+      expect((await render(pages, '/', {})).cache.status).toBe('hit');
+      expect((await render(pages, '/', { cookie: 'theme=dark' })).cache.status).toBe('bypass');
+    });
+  });
 });
 
+/** A page that reads a cookie, and a header when asked by `?agent`. */
+function Theme(): ReactNode {
+  const ctx = useRenderContext();
+  return (
+    <html lang="en">
+      <body>
+        <p id="theme">{ctx.cookies.theme ?? 'light'}</p>
+        <p id="agent">{ctx.url.searchParams.has('agent') ? ctx.headers.get('user-agent') : ''}</p>
+      </body>
+    </html>
+  );
+}
 describe('pageCache: keys and invalidation', () => {
   it('keeps one entry per vary value', async () => {
-    const app = await serve({ vary: ['Accept-Language'] });
+    const app = await serve({ vary: ['Accept-Language'] }, { ...appState(), showsLanguage: true });
     try {
       expect((await app.get('/', { 'accept-language': 'fr' })).cache).toBe('miss');
       expect((await app.get('/', { 'accept-language': 'de' })).cache).toBe('miss');

@@ -5,12 +5,14 @@ import { renderContextReact } from './context-react';
 import { KilnError } from './errors';
 import { addNonce, escapeAttribute } from './nonce';
 import { normalizeRequest, userAgentOf } from './request';
+import { trackRequestInputs } from './request-inputs';
 import type {
   RedirectInfo,
   RenderContext,
   RenderErrorInfo,
   RenderOptions,
   RequestInfo,
+  RequestInputs,
 } from './types';
 
 /** What a context needs from the render that owns it. */
@@ -34,6 +36,8 @@ export class RequestContext implements RenderContext {
   status = 200;
   /** Set by `redirect()` before the first byte. */
   redirectInfo: RedirectInfo | undefined;
+  /** The request headers and cookies read through this context. */
+  readonly inputs: RequestInputs = { headers: [], cookies: [] };
   private readonly host: ContextHost;
   private readonly options: RenderOptions;
   private bot: boolean | undefined;
@@ -61,13 +65,14 @@ export class RequestContext implements RenderContext {
     return this.bot;
   }
 
-  /** The normalised request, built on first use. */
+  /** The normalised request, built on first use; reads of its headers and cookies are noted. */
   get request(): RequestInfo {
     if (this.requestInfo === undefined) {
-      this.requestInfo = normalizeRequest(this.options.request, {
+      const request = normalizeRequest(this.options.request, {
         trustProxy: this.options.trustProxy === true,
         report: (problem) => this.host.report(problem, { phase: 'context', level: 'warning' }),
       });
+      this.requestInfo = trackRequestInputs(request, this.inputs);
     }
     return this.requestInfo;
   }

@@ -12,6 +12,7 @@ export { addNonce } from './nonce';
 export { DEFAULT_TIMEOUT_MS, renderToHtml } from './render';
 export type { NormalizeOptions, RequestInput } from './request';
 export { normalizeRequest, parseHost } from './request';
+export { trackRequestInputs } from './request-inputs';
 export type { TemplateOptions } from './template';
 export type {
   ErrorDocumentInfo,
@@ -26,4 +27,5 @@ export type {
   RenderOptions,
   RenderResult,
   RequestInfo,
+  RequestInputs,
 } from './types';

@@ -152,6 +152,7 @@ class Render implements ContextHost, StreamHost, SinkHost {
       bytes: 0,
       batches: 0,
       plugins: {},
+      inputs: this.ctx.inputs,
     };
     let layout: Layout = DOCUMENT_LAYOUT;
     if (options.template !== undefined) {

@@ -138,6 +138,21 @@ export interface RenderDiagnostics {
   endMs: number | undefined;
   /** Per plugin: time spent in its hooks (`ms`) and the figures it reports. */
   plugins: Record<string, Record<string, number | string | boolean>>;
+  /**
+   * The request headers and cookies the app and plugins read through the render context
+   * (`ctx.headers`, `ctx.cookies`, `ctx.request`), e.g. headers passed on by
+   * `forwardHeaders(ctx)`. A cache uses it to know what the page depends on.
+   */
+  inputs: RequestInputs;
+}
+
+/**
+ * The request inputs one render read through its context, lower-case header names and cookie
+ * names in the order first read; `*` when the app listed them all.
+ */
+export interface RequestInputs {
+  readonly headers: readonly string[];
+  readonly cookies: readonly string[];
 }
 
 /** Where a redirect sends the visitor, as decided before the first byte. */
