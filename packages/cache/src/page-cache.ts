@@ -7,7 +7,7 @@ import type {
   RequestInfo,
   RequestInputs,
 } from '@kiln/core';
-import { normalizeRequest, renderToHtml, trackRequestInputs } from '@kiln/core';
+import { detectBot, normalizeRequest, renderToHtml, trackRequestInputs } from '@kiln/core';
 import { isValidNonce } from '@kiln/serialize';
 import { createElement, type ReactNode } from 'react';
 import {
@@ -134,7 +134,11 @@ interface StoredPage {
   readonly freshUntil: number;
   readonly staleUntil: number;
   readonly tags: readonly string[];
+  /** Set when the render asked `ctx.isBot`: the page is only for crawlers, or only for browsers. */
+  readonly variant: Variant | undefined;
 }
+
+type Variant = 'bot' | 'browser';
 
 interface Flight {
   readonly page: Promise<StoredPage | undefined>;
@@ -389,7 +393,17 @@ export function pageCache(options: PageCacheOptions): PageCache {
       freshUntil: storedAt + fresh,
       staleUntil: storedAt + fresh + swr,
       tags: [...control.tags],
+      variant: variantOf(result.diagnostics.inputs.bot),
     };
+  };
+
+  /**
+   * Stores a page under its key; a crawler or browser variant also under its variant key, so
+   * that the other kind of visitor, finding it under the key, looks there instead.
+   */
+  const writeAll = async (key: string, page: StoredPage): Promise<void> => {
+    if (page.variant) await write(variantKey(key, page.variant), page);
+    await write(key, page);
   };
 
   const write = async (key: string, page: StoredPage): Promise<void> => {
@@ -403,6 +417,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
       freshUntil: page.freshUntil,
       staleUntil: page.staleUntil,
     };
+    if (page.variant) meta.variant = page.variant;
     const retain = Math.max(1, page.staleUntil - page.storedAt);
     await store.set(key, { value: page.template.body, meta, tags: page.tags }, retain);
   };
@@ -424,7 +439,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
         }
         const page = toStoredPage(rendered);
         settle(page);
-        track(write(key, page).finally(release));
+        track(writeAll(key, page).finally(release));
         return rendered;
       },
       (error: unknown) => {
@@ -622,7 +637,14 @@ export function pageCache(options: PageCacheOptions): PageCache {
       }
       const key = namespace + keyed.key;
       const nonce = renderOptions.nonce;
-      const { page, lookupMs, error } = await read(key);
+      const found = await read(key);
+      const { lookupMs, error } = found;
+      let page = found.page;
+      // A page that differs between crawlers and browsers serves only its own kind of visitor.
+      const mine = (): Variant =>
+        detectBot(raw.headers.get('user-agent'), renderOptions.isBot) ? 'bot' : 'browser';
+      if (page?.variant && page.variant !== mine())
+        page = (await read(variantKey(key, mine()))).page;
 
       if (page && (page.nonce || nonce === undefined)) {
         const at = now();
@@ -647,7 +669,11 @@ export function pageCache(options: PageCacheOptions): PageCache {
       const flight = flights.get(key);
       if (flight) {
         const shared = await flight.page;
-        if (shared && (shared.nonce || nonce === undefined)) {
+        if (
+          shared &&
+          (shared.nonce || nonce === undefined) &&
+          (!shared.variant || shared.variant === mine())
+        ) {
           return fromPage(
             shared,
             nonce,
@@ -688,8 +714,15 @@ export function pageCache(options: PageCacheOptions): PageCache {
         return store.deletePrefix(namespace + target.prefix);
       }
       if ('key' in target) {
-        let removed = (await store.delete(namespace + target.key)) ? 1 : 0;
-        if (!options.key) removed += await store.deletePrefix(`${namespace}${target.key}\n`);
+        const key = namespace + target.key;
+        let removed = 0;
+        if (options.key) {
+          for (const one of [key, variantKey(key, 'bot'), variantKey(key, 'browser')])
+            if (await store.delete(one)) removed++;
+        } else {
+          if (await store.delete(key)) removed++;
+          removed += await store.deletePrefix(`${key}\n`);
+        }
         return removed;
       }
       throw new KilnCacheError(
@@ -779,5 +812,15 @@ function decodePage(entry: CacheEntry): StoredPage | undefined {
     freshUntil: meta.freshUntil as number,
     staleUntil: meta.staleUntil as number,
     tags: entry.tags,
+    variant: meta.variant === 'bot' || meta.variant === 'browser' ? meta.variant : undefined,
   };
+}
+
+function variantOf(bot: boolean | undefined): Variant | undefined {
+  return bot === undefined ? undefined : bot ? 'bot' : 'browser';
+}
+
+/** The key of one variant of a page that differs between crawlers and browsers. */
+function variantKey(key: string, variant: Variant): string {
+  return `${key}\nvariant=${variant}`;
 }

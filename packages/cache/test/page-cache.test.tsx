@@ -207,10 +207,13 @@ describe('pageCache: CSP nonce', () => {
     ).text();
     await pages.idle();
     const hostile = '"><img src=x onerror=alert(1)>AAAAAAAAAAAAAAAA';
+    const errors: unknown[] = [];
     const result = await pages.render(<App state={state} />, {
       request: request(),
       nonce: hostile,
+      onError: (error) => errors.push(error),
     });
+    expect(errors).toEqual([expect.objectContaining({ code: 'KILN_INVALID_NONCE' })]);
     expect(result.cache).toMatchObject({
       status: 'bypass',
       reason: expect.stringMatching(/^invalid nonce/),

@@ -75,6 +75,32 @@ describe('pageCache: hints from the request and the response', () => {
     }
   });
 
+  it('keeps the crawler and browser variants of a page that asks ctx.isBot apart', async () => {
+    const app = await serve();
+    const crawler = { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' };
+    const person = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Firefox/140.0' };
+    const audience = (body: string) => /id="audience">(.*?)</.exec(body)?.[1];
+    try {
+      const first = await app.get('/seo', crawler);
+      expect([first.cache, audience(first.body)]).toEqual(['miss', 'crawler']);
+      const browser = await app.get('/seo', person);
+      expect([browser.cache, audience(browser.body)]).toEqual(['miss', 'person']);
+      for (let i = 0; i < 2; i++) {
+        const again = await app.get('/seo', person);
+        expect([again.cache, audience(again.body)]).toEqual(['hit', 'person']);
+        const bot = await app.get('/seo', crawler);
+        expect([bot.cache, audience(bot.body)]).toEqual(['hit', 'crawler']);
+      }
+      expect(app.state.renders).toBe(2);
+      expect(await app.pages.invalidate({ prefix: '/seo' })).toBe(3);
+      // A page that never asks is one entry for everyone.
+      await app.get('/', crawler);
+      expect((await app.get('/', person)).cache).toBe('hit');
+    } finally {
+      await app.server.close();
+    }
+  });
+
   it('keys only the listed query parameters', async () => {
     const app = await serve({ query: ['page'] });
     try {

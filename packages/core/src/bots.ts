@@ -2,7 +2,16 @@ import { isbot } from 'isbot';
 
 /**
  * Whether a request comes from a crawler: the `isBot` option when given (a fixed answer or a
- * test of the user agent), else the `isbot` package's list.
+ * test of the user agent), else the `isbot` package's list. It is the test behind
+ * `ctx.isBot`; a cache uses it to tell the crawler and browser variants of a page apart.
+ *
+ * @example
+ * ```ts
+ * import { detectBot } from '@kiln/core';
+ *
+ * detectBot('Googlebot/2.1 (+http://www.google.com/bot.html)', undefined); // true
+ * detectBot('Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0', undefined); // false
+ * ```
  */
 export function detectBot(
   userAgent: string | null,

@@ -62,6 +62,7 @@ export class RequestContext implements RenderContext {
     if (this.bot === undefined) {
       this.bot = detectBot(userAgentOf(this.options.request), this.options.isBot);
     }
+    (this.inputs as { bot?: boolean }).bot = this.bot;
     return this.bot;
   }
 

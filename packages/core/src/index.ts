@@ -5,6 +5,7 @@
  * an injection queue for plugins, status codes, redirects, headers and a CSP nonce.
  */
 
+export { detectBot } from './bots';
 export { useRenderContext } from './context';
 export type { KilnErrorCode } from './errors';
 export { KilnError } from './errors';

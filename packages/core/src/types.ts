@@ -153,6 +153,11 @@ export interface RenderDiagnostics {
 export interface RequestInputs {
   readonly headers: readonly string[];
   readonly cookies: readonly string[];
+  /**
+   * The answer the render got when it asked `ctx.isBot` (undefined when it never asked): a
+   * page that asked differs between crawlers and browsers.
+   */
+  readonly bot?: boolean;
 }
 
 /** Where a redirect sends the visitor, as decided before the first byte. */
