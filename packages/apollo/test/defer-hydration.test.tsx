@@ -141,4 +141,38 @@ describe('@defer hydration in Chromium', () => {
     },
     60_000,
   );
+
+  it('after a timeout while the deferred parts wait, shows their fallbacks and fetches the query once after hydration', async () => {
+    // the timeout only has to leave time for the initial payload (the shell); the deferred
+    // parts wait at their gates until after it, however long it is
+    const v = await visit('/defer?timeout=2000', async (page) => {
+      await page.waitForSelector('#name');
+      // the render timed out and cancelled its request before any deferred part came
+      await expect.poll(() => gql.aborted).toEqual(['ProductPage']);
+      expect(await page.locator('.fallback').allTextContents()).toEqual([
+        'loading reviews',
+        'loading stock',
+      ]);
+      openGates();
+    });
+    try {
+      // the browser fetched the query itself, once, and renders its result
+      expect(v.graphqlFromBrowser).toHaveLength(1);
+      expect(v.graphqlFromBrowser[0]).toContain('ProductPage');
+      expect(gql.operations).toEqual(['ProductPage', 'ProductPage']);
+      expect(await v.page.textContent('#name')).toBe('Lamp p1 for Ada');
+      expect(await v.page.locator('#reviews li').allTextContents()).toEqual([
+        'Review 1 of p1 for Ada',
+        'Review 2 of p1 for Ada',
+      ]);
+      expect(await v.page.textContent('#stock')).toBe('stock 3');
+      // React reports the two boundaries the server could not finish (error #419: switched to
+      // client rendering); nothing else, no hydration mismatch
+      const unfinished = v.consoleErrors.filter((e) => e.includes('React error #419'));
+      expect(unfinished).toHaveLength(2);
+      expect(v.consoleErrors.filter((e) => !unfinished.includes(e))).toEqual([]);
+    } finally {
+      await v.close();
+    }
+  }, 60_000);
 });
