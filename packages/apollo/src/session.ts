@@ -3,7 +3,7 @@ import { ApolloLink } from '@apollo/client';
 import { getSuspenseCache } from '@apollo/client/react/internal';
 import { canonicalStringify } from '@apollo/client/utilities';
 import type { DocumentNode } from 'graphql';
-import { print } from 'graphql';
+import { BREAK, print, visit } from 'graphql';
 import { Observable } from 'rxjs';
 import {
   type BufferedState,
@@ -26,7 +26,10 @@ function tracked(promise: Promise<void>, status: TrackedThenable['status']): Tra
 
 /** The server-side fetch of one query (document + variables) during one request. */
 interface FetchEntry {
+  /** Settles with the final result (every `@defer`red part merged). */
   readonly thenable: TrackedThenable;
+  /** Settles with the first result: the initial payload of a query with `@defer`, else the final one. */
+  readonly initial: TrackedThenable;
   readonly depth: number;
   error: unknown;
   errorPolicy: ErrorPolicy;
@@ -70,6 +73,28 @@ interface CacheWriteOptions {
 }
 
 type CacheWrite = (options: CacheWriteOptions) => unknown;
+
+/** Context key through which a fetch learns from the link that its first result was written. */
+const INITIAL_RESULT = Symbol('kiln.apollo.initialResult');
+
+const deferredDocs = new WeakMap<DocumentNode, boolean>();
+
+/** Whether `query` has a `@defer` directive (its result arrives in parts). */
+function hasDefer(query: DocumentNode): boolean {
+  let found = deferredDocs.get(query);
+  if (found === undefined) {
+    found = false;
+    visit(query, {
+      Directive(node) {
+        if (node.name.value !== 'defer') return undefined;
+        found = true;
+        return BREAK;
+      },
+    });
+    deferredDocs.set(query, found);
+  }
+  return found;
+}
 
 const now = (): number => performance.now();
 
@@ -135,22 +160,29 @@ export class RequestSession {
             return new Observable((subscriber) => subscriber.error(reason));
           }
           this.stats.operations++;
-          if (!this.record) return forward(operation);
+          const onInitial = (operation.getContext() as { [INITIAL_RESULT]?: () => void })[
+            INITIAL_RESULT
+          ];
+          if (!this.record && !onInitial) return forward(operation);
           // While streaming, the browser learns which operations the server has in flight, so
           // a hook that hydrates before the result arrived waits for it instead of fetching.
-          const key: WireKey = [
-            this.docId(operation.query),
-            canonicalStringify(operation.variables ?? {}),
-          ];
-          this.started(key);
+          const key: WireKey | undefined = this.record
+            ? [this.docId(operation.query), canonicalStringify(operation.variables ?? {})]
+            : undefined;
+          if (key) this.started(key);
           return new Observable((subscriber) => {
             let open = true;
             const finish = (): void => {
-              if (open) this.finished(key);
+              if (open && key) this.finished(key);
               open = false;
             };
             const subscription = forward(operation).subscribe({
-              next: (value) => subscriber.next(value),
+              next: (value) => {
+                // Apollo writes each result into the cache while this call runs; for a query
+                // with @defer, the first one is the initial payload
+                subscriber.next(value);
+                onInitial?.();
+              },
               error: (error: unknown) => {
                 finish();
                 subscriber.error(error);
@@ -183,14 +215,18 @@ export class RequestSession {
    * thenable when it does (or when a fetch for it already settled), otherwise starts one
    * fetch with `client.query` (shared by every hook asking for the same query) and returns
    * its thenable. The thenable never rejects; a failure is kept for {@link errorFor}.
+   *
+   * With `initial`, a query with `@defer` is ready once its initial payload is in the cache
+   * (its deferred parts keep arriving into the cache, where `useSuspenseFragment` waits for
+   * them); otherwise once its final result is.
    */
-  ensure(query: DocumentNode, options: HookFetchOptions): TrackedThenable {
+  ensure(query: DocumentNode, options: HookFetchOptions, initial = false): TrackedThenable {
     if (this.stopped) return this.fulfilled;
     const variables = options.variables;
     const key = canonicalStringify(variables ?? {});
     let byVariables = this.fetches.get(query);
     const existing = byVariables?.get(key);
-    if (existing) return existing.thenable;
+    if (existing) return initial ? existing.initial : existing.thenable;
     const diff = this.client.cache.diff({
       query,
       variables,
@@ -204,7 +240,7 @@ export class RequestSession {
     }
     const entry = this.startFetch(query, key, options);
     byVariables.set(key, entry);
-    return entry.thenable;
+    return initial ? entry.initial : entry.thenable;
   }
 
   /** The error of the server fetch of `query` + `variables`, if it failed. */
@@ -309,27 +345,50 @@ export class RequestSession {
       options.errorPolicy ?? this.client.defaultOptions.watchQuery?.errorPolicy ?? 'none';
     this.stats.fetches++;
     if (this.inFlight++ === 0) this.waitingSince = now();
+    let reachedInitial = (): void => {};
+    const deferred = hasDefer(query);
+    const initialPromise = deferred
+      ? new Promise<void>((resolve) => {
+          reachedInitial = resolve;
+        })
+      : undefined;
+    const userContext = options.context as Record<PropertyKey, unknown> | undefined;
+    const context = deferred
+      ? { ...userContext, [INITIAL_RESULT]: () => reachedInitial() }
+      : userContext;
     const request = this.client.query({
       query,
       variables: options.variables,
       errorPolicy,
       fetchPolicy: 'network-only',
-      ...(options.context === undefined ? {} : { context: options.context as never }),
+      ...(context === undefined ? {} : { context: context as never }),
     } as ApolloClient.QueryOptions);
-    const entry: FetchEntry = {
-      thenable: tracked(
-        request.then(
-          (result) => {
-            if (result.error) this.fail(entry, query, key, result.error);
-          },
-          (error: unknown) => this.fail(entry, query, key, error),
-        ),
-        'pending',
+    const thenable = tracked(
+      request.then(
+        (result) => {
+          if (result.error) this.fail(entry, query, key, result.error);
+        },
+        (error: unknown) => this.fail(entry, query, key, error),
       ),
+      'pending',
+    );
+    const entry: FetchEntry = {
+      thenable,
+      initial: initialPromise
+        ? tracked(
+            Promise.race([initialPromise, thenable]).then(() => undefined),
+            'pending',
+          )
+        : thenable,
       depth: this.settledDepth + 1,
       error: undefined,
       errorPolicy,
     };
+    if (entry.initial !== thenable) {
+      void entry.initial.then(() => {
+        entry.initial.status = 'fulfilled';
+      });
+    }
     void entry.thenable.then(() => {
       entry.thenable.status = 'fulfilled';
       if (entry.depth > this.settledDepth) this.settledDepth = entry.depth;
@@ -393,7 +452,7 @@ export class RequestSession {
     const ownWrite = target.write;
     const write: CacheWrite = (options) => {
       const ref = ownWrite.call(cache, options);
-      if (!this.stopped) {
+      if (!this.stopped && !this.repeatsLastWrite(options)) {
         const wire: WireWrite = [this.docId(options.query), options.variables, options.result];
         if (options.dataId !== undefined || options.overwrite) wire.push(options.dataId);
         if (options.overwrite) wire.push(true);
@@ -406,6 +465,23 @@ export class RequestSession {
       if (hadOwn) target.write = ownWrite;
       else delete (target as { write?: CacheWrite }).write;
     };
+  }
+
+  /**
+   * Whether `options` writes the same result as the last write waiting to be sent: a query
+   * with `@defer` read by Apollo's own suspense hook writes each part once for the hook and
+   * once for the server fetch it joined.
+   */
+  private repeatsLastWrite(options: CacheWriteOptions): boolean {
+    const last = this.pendingWrites.at(-1);
+    if (!last || last[0] !== this.docIds.get(options.query)) return false;
+    if ((last[3] ?? undefined) !== options.dataId || (last[4] ?? false) !== !!options.overwrite) {
+      return false;
+    }
+    return (
+      canonicalStringify(last[1] ?? {}) === canonicalStringify(options.variables ?? {}) &&
+      canonicalStringify(last[2]) === canonicalStringify(options.result)
+    );
   }
 
   private trackSuspenseCache(): () => void {

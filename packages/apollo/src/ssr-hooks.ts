@@ -75,10 +75,11 @@ function useServerFetch(
   options: unknown,
   allowSsrFalse: boolean,
   startSiblings: boolean,
+  initial = false,
 ): HookOptions | undefined {
   const { client, fetchable } = useFetchable(session, options, allowSsrFalse);
   const [secondRun, setSecondRun] = useState(false);
-  const thenable = fetchable ? session.ensure(query, fetchable) : session.ready;
+  const thenable = fetchable ? session.ensure(query, fetchable, initial) : session.ready;
   if (startSiblings && thenable.status === 'pending') {
     if (secondRun) {
       // Thrown, not passed to use(): React replays use() by call order within one attempt,
@@ -148,7 +149,10 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
   const wrapSuspenseQuery = (original: AnyHook): AnyHook =>
     // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
     function useKilnServerSuspenseQuery(query, options) {
-      const fetchable = useServerFetch(session, query, options, true, false);
+      // A query with @defer renders from its initial payload, as in the browser; the deferred
+      // parts stream into the Suspense boundaries of the components that read them
+      // (useSuspenseFragment), each when its data is in the cache.
+      const fetchable = useServerFetch(session, query, options, true, false, true);
       const failure = fetchable ? session.errorFor(query, fetchable.variables) : undefined;
       if (failure && failure.errorPolicy === 'none') throw failure.error;
       const result = original(query, options);

@@ -1,50 +1,25 @@
-import { renderToHtml } from '@kiln/core';
-import {
-  type BrowserSession,
-  bundleForBrowser,
-  type Listening,
-  launchChromium,
-  listen,
-} from '@kiln/test-utils';
+import { type BrowserSession, type Listening, launchChromium } from '@kiln/test-utils';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apollo, forwardHeaders } from '../src/index';
 import { Document } from './fixtures/document';
 import { startGraphQLServer, type TestGraphQLServer } from './fixtures/graphql-server';
 import { httpClient } from './fixtures/render';
-
-type Page = Awaited<ReturnType<Awaited<ReturnType<BrowserSession['context']>>['newPage']>>;
+import { loadingSeen, type Page, recordLoadingStates, startSite } from './fixtures/site';
 
 let gql: TestGraphQLServer;
 let site: Listening;
 let chromium: BrowserSession;
-let bundle: string;
 /** Errors `renderToHtml` reported while serving pages (the errors page reports two). */
 const siteErrors: unknown[] = [];
 
 beforeAll(async () => {
-  // production React still reports hydration mismatches through onRecoverableError
-  bundle = await bundleForBrowser(new URL('./fixtures/browser-entry.tsx', import.meta.url), {
-    minify: true,
-  });
   gql = await startGraphQLServer();
-  site = await listen((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/graphql') return gql.handle(req, res);
-    if (url.pathname === '/client.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      res.end(bundle);
-      return;
-    }
-    void renderToHtml(<Document path={url.pathname} />, {
-      request: req,
-      mode: url.searchParams.get('mode') === 'buffer' ? 'buffer' : 'stream',
-      ...(url.searchParams.has('timeout')
-        ? { timeoutMs: Number(url.searchParams.get('timeout')) }
-        : {}),
-      bootstrapModules: ['/client.js'],
-      plugins: [apollo({ makeClient: (ctx) => httpClient(gql.url, forwardHeaders(ctx)) })],
-      onError: (error) => siteErrors.push(error),
-    }).then((result) => result.pipe(res));
+  site = await startSite({
+    entry: new URL('./fixtures/browser-entry.tsx', import.meta.url),
+    graphql: (req, res) => gql.handle(req, res),
+    page: (path) => <Document path={path} />,
+    plugin: () => apollo({ makeClient: (ctx) => httpClient(gql.url, forwardHeaders(ctx)) }),
+    errors: siteErrors,
   });
   chromium = await launchChromium();
 });
@@ -109,20 +84,8 @@ async function visit(
       if (url.includes('/graphql')) fetches.push(String(init?.body ?? ''));
       return original(input, init);
     };
-    const seen: string[] = [];
-    (window as unknown as { __loadingSeen: string[] }).__loadingSeen = seen;
-    new MutationObserver((records) => {
-      for (const record of records) {
-        for (const node of record.addedNodes) {
-          if (node instanceof Element) {
-            if (node.matches('.loading')) seen.push(node.textContent ?? '');
-            for (const inner of node.querySelectorAll('.loading'))
-              seen.push(inner.textContent ?? '');
-          }
-        }
-      }
-    }).observe(document, { childList: true, subtree: true });
   });
+  await recordLoadingStates(page);
   const goto = async (target: string): Promise<void> => {
     consoleErrors = [];
     graphqlFromBrowser = [];
@@ -152,8 +115,7 @@ async function visit(
     goto,
     fetchesInPage: () =>
       page.evaluate(() => (window as unknown as { __fetches: string[] }).__fetches),
-    loadingSeen: () =>
-      page.evaluate(() => (window as unknown as { __loadingSeen: string[] }).__loadingSeen),
+    loadingSeen: () => loadingSeen(page),
     close: () => context.close(),
   };
 }

@@ -1,0 +1,178 @@
+import { type BrowserSession, type Listening, launchChromium } from '@kiln/test-utils';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { apollo, forwardHeaders } from '../src/index';
+import { deferClient } from './fixtures/defer-app';
+import { DeferDocument } from './fixtures/defer-document';
+import { type DeferServer, startDeferServer } from './fixtures/defer-server';
+import { loadingSeen, type Page, recordLoadingStates, startSite } from './fixtures/site';
+
+let gql: DeferServer;
+let site: Listening;
+let chromium: BrowserSession;
+const siteErrors: unknown[] = [];
+
+beforeAll(async () => {
+  gql = await startDeferServer();
+  site = await startSite({
+    entry: new URL('./fixtures/defer-browser-entry.tsx', import.meta.url),
+    graphql: (req, res) => gql.handle(req, res),
+    page: (path) => <DeferDocument path={path} />,
+    plugin: () => apollo({ makeClient: (ctx) => deferClient(gql.url, forwardHeaders(ctx)) }),
+    errors: siteErrors,
+  });
+  chromium = await launchChromium();
+});
+
+afterAll(async () => {
+  await chromium?.close();
+  await site?.close();
+  await gql?.close();
+});
+
+beforeEach(() => {
+  gql.reset();
+  siteErrors.length = 0;
+});
+
+/**
+ * Opens `path` for visitor Ada with the deferred parts held at the GraphQL server, lets
+ * `release` decide when they arrive, and returns what the browser did.
+ */
+async function visit(path: string, release: (page: Page) => Promise<void>) {
+  const context = await chromium.context();
+  await context.addCookies([{ name: 'user', value: 'Ada', url: site.url }]);
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  const graphqlFromBrowser: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  page.on('request', (request) => {
+    if (request.url().includes('/graphql')) graphqlFromBrowser.push(request.postData() ?? '');
+  });
+  await recordLoadingStates(page);
+  const loaded = page.goto(`${site.url}${path}`, { waitUntil: 'load' });
+  await release(page);
+  await loaded;
+  await page.waitForSelector('body[data-hydrated="yes"]');
+  await page.waitForFunction(() => document.querySelectorAll('.fallback').length === 0);
+  // let work queued by the hooks' effects run (a refetch would start there)
+  await page.evaluate(
+    () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve))),
+  );
+  return {
+    page,
+    consoleErrors,
+    graphqlFromBrowser,
+    loadingSeen: () => loadingSeen(page),
+    close: () => context.close(),
+  };
+}
+
+type Visit = Awaited<ReturnType<typeof visit>>;
+
+/** The page hydrated as the server rendered it, with no request, error or loading state. */
+async function expectHydratedAsRendered(v: Visit): Promise<void> {
+  expect(v.consoleErrors).toEqual([]);
+  expect(v.graphqlFromBrowser).toEqual([]);
+  expect(await v.loadingSeen()).toEqual([]);
+  expect(await v.page.textContent('#name')).toBe('Lamp p1 for Ada');
+  expect(await v.page.textContent('#stock')).toBe('stock 3');
+  await v.page.click('#counter');
+  expect(await v.page.textContent('#counter')).toBe('clicked 1');
+  expect(gql.operations).toEqual(['ProductPage']);
+  expect(siteErrors).toEqual([]);
+}
+
+const openGates = (): void => {
+  gql.open('reviews', 'Ada');
+  gql.open('stock', 'Ada');
+};
+
+describe('@defer hydration in Chromium', () => {
+  it('hydrates with no GraphQL request when the client starts before the deferred parts arrive', async () => {
+    const v = await visit('/defer', async (page) => {
+      // the shell is shown and the client plugin took the stream over; only then do the
+      // deferred parts leave the GraphQL server
+      await page.waitForSelector('#name');
+      await page.waitForFunction(
+        () => !Array.isArray((window as unknown as Record<string, unknown>).__kilnApollo_apollo),
+      );
+      expect(await page.locator('#reviews').count()).toBe(0);
+      openGates();
+    });
+    try {
+      await expectHydratedAsRendered(v);
+      expect(await v.page.locator('#reviews li').allTextContents()).toEqual([
+        'Review 1 of p1 for Ada',
+        'Review 2 of p1 for Ada',
+      ]);
+    } finally {
+      await v.close();
+    }
+  }, 60_000);
+
+  it.each([
+    ['/defer', 'stream'],
+    ['/defer', 'buffer'],
+    ['/defer-use-query', 'stream'],
+    ['/defer-use-query', 'buffer'],
+  ])(
+    'hydrates %s (%s) with no GraphQL request and no loading state',
+    async (path, mode) => {
+      const v = await visit(`${path}?mode=${mode}`, async () => {
+        await gql.waiting('reviews', 'Ada');
+        openGates();
+      });
+      try {
+        expect(v.consoleErrors).toEqual([]);
+        expect(v.graphqlFromBrowser).toEqual([]);
+        expect(await v.loadingSeen()).toEqual([]);
+        expect(await v.page.textContent('#name')).toBe('Lamp p1 for Ada');
+        expect(await v.page.textContent('#stock')).toBe('stock 3');
+        await v.page.click('#counter');
+        expect(await v.page.textContent('#counter')).toBe('clicked 1');
+        expect(gql.operations).toEqual(['ProductPage']);
+        expect(siteErrors).toEqual([]);
+      } finally {
+        await v.close();
+      }
+    },
+    60_000,
+  );
+
+  it('after a timeout while the deferred parts wait, shows their fallbacks and fetches the query once after hydration', async () => {
+    // the timeout only has to leave time for the initial payload (the shell); the deferred
+    // parts wait at their gates until after it, however long it is
+    const v = await visit('/defer?timeout=2000', async (page) => {
+      await page.waitForSelector('#name');
+      // the render timed out and cancelled its request before any deferred part came
+      await expect.poll(() => gql.aborted).toEqual(['ProductPage']);
+      expect(await page.locator('.fallback').allTextContents()).toEqual([
+        'loading reviews',
+        'loading stock',
+      ]);
+      openGates();
+    });
+    try {
+      // the browser fetched the query itself, once, and renders its result
+      expect(v.graphqlFromBrowser).toHaveLength(1);
+      expect(v.graphqlFromBrowser[0]).toContain('ProductPage');
+      expect(gql.operations).toEqual(['ProductPage', 'ProductPage']);
+      expect(await v.page.textContent('#name')).toBe('Lamp p1 for Ada');
+      expect(await v.page.locator('#reviews li').allTextContents()).toEqual([
+        'Review 1 of p1 for Ada',
+        'Review 2 of p1 for Ada',
+      ]);
+      expect(await v.page.textContent('#stock')).toBe('stock 3');
+      // React reports the two boundaries the server could not finish (error #419: switched to
+      // client rendering); nothing else, no hydration mismatch
+      const unfinished = v.consoleErrors.filter((e) => e.includes('React error #419'));
+      expect(unfinished).toHaveLength(2);
+      expect(v.consoleErrors.filter((e) => !unfinished.includes(e))).toEqual([]);
+    } finally {
+      await v.close();
+    }
+  }, 60_000);
+});
