@@ -1,6 +1,7 @@
 import { Component, createElement, type ReactNode, useLayoutEffect } from 'react';
 import { hydrateRoot, type Root } from 'react-dom/client';
 import { withClientAppStart } from './app-start';
+import { isStoppedBoundary } from './errors';
 import type { KilnClientPlugin } from './types';
 
 /** Options of `hydrate`. */
@@ -12,7 +13,13 @@ export interface HydrateOptions {
    * Default: the element marked `data-kiln-root` by a template render, else the whole document.
    */
   container?: Element | string;
-  /** Called for each error React recovered from (e.g. a hydration mismatch). Default: `console.error`. */
+  /**
+   * Called for each error React recovered from (e.g. a hydration mismatch, a boundary the
+   * server could not render). Default: `console.error`, except for the boundaries the server's
+   * `timeoutMs` or `signal` stopped on purpose (React error #419 "switched to client
+   * rendering"), which are expected and reported on the server already. A function given here
+   * receives those too; they carry `digest: 'KILN_TIMEOUT'` or `'KILN_ABORTED'`.
+   */
   onRecoverableError?: (error: unknown, info: { componentStack?: string }) => void;
   /**
    * Called for each error an error boundary caught, the app's own and the one `hydrate` adds
@@ -166,7 +173,9 @@ export async function hydrate(element: ReactNode, options: HydrateOptions = {}):
       const componentStack = info.componentStack ?? undefined;
       if (options.onRecoverableError) {
         options.onRecoverableError(error, componentStack ? { componentStack } : {});
-      } else {
+      } else if (!isStoppedBoundary(error)) {
+        // A boundary the server's timeout or abort stopped on purpose is rendered here, as
+        // planned (React error #419): the server reported it already. Anything else is logged.
         console.error(error);
       }
     },
