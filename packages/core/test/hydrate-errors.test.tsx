@@ -16,8 +16,21 @@ import {
 } from '@kiln/test-utils';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { renderToHtml } from '../src/index';
-import { BoundaryErrorPage } from './fixtures/boundary-error-app';
+import { BoundaryErrorContent, BoundaryErrorPage } from './fixtures/boundary-error-app';
 import { TimeoutPage } from './fixtures/timeout-app';
+
+/** A server-owned index.html around the same content (template mode, `/boundary/template`). */
+const TEMPLATE = `<!DOCTYPE html>
+<html lang="en" data-page="shop">
+  <head>
+    <meta charset="utf-8" />
+    <title>Boundary errors</title>
+    <!--app-head-->
+  </head>
+  <body class="shop">
+    <div id="root"><!--app-html--></div>
+  </body>
+</html>`;
 
 let server: Listening;
 let browser: BrowserSession;
@@ -44,12 +57,16 @@ beforeAll(async () => {
     }
     const result =
       kind === 'boundary'
-        ? await renderToHtml(<BoundaryErrorPage />, {
-            request: req,
-            mode: 'stream',
-            bootstrapModules: ['/boundary/client.js'],
-            onError: (error) => serverErrors.push(error),
-          })
+        ? await renderToHtml(
+            file === 'template' ? <BoundaryErrorContent /> : <BoundaryErrorPage />,
+            {
+              request: req,
+              mode: 'stream',
+              bootstrapModules: ['/boundary/client.js'],
+              onError: (error) => serverErrors.push(error),
+              ...(file === 'template' ? { template: TEMPLATE } : {}),
+            },
+          )
         : await renderToHtml(<TimeoutPage fail={url.searchParams.get('fail') === '1'} />, {
             request: req,
             mode: 'stream',
@@ -109,6 +126,25 @@ describe('hydrate() when a boundary fails again in the browser', () => {
         title: 'Boundary errors',
       });
       expect(serverErrors.length).toBeGreaterThan(0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('in template mode too, the container keeps its server HTML', async () => {
+    const { context, page } = await open('/boundary/template?report=1');
+    try {
+      await expect.poll(() => page.evaluate(() => window.__caught)).toHaveLength(1);
+      expect(await visible(page)).toEqual({
+        header: 'Shop header',
+        fallback: 'Loading products',
+        footer: 'Shop footer',
+        lang: 'en',
+        dataPage: 'shop',
+        bodyClass: 'shop',
+        title: 'Boundary errors',
+      });
+      expect(await page.locator('#root > #header').count()).toBe(1);
     } finally {
       await context.close();
     }
