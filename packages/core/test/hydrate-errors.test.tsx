@@ -110,21 +110,24 @@ function visible(page: Awaited<ReturnType<typeof open>>['page']) {
   }));
 }
 
+/** What the server sent, as `visible` reads it. */
+const serverPage = {
+  header: 'Shop header',
+  fallback: 'Loading products',
+  footer: 'Shop footer',
+  lang: 'en',
+  dataPage: 'shop',
+  bodyClass: 'shop',
+  title: 'Boundary errors',
+};
+
 describe('hydrate() when a boundary fails again in the browser', () => {
   test('by default the page keeps the server HTML and the error goes to onCaughtError', async () => {
     const { context, page } = await open('/boundary?report=1');
     try {
       await expect.poll(() => page.evaluate(() => window.__caught)).toHaveLength(1);
       expect(await page.evaluate(() => window.__caught[0])).toContain('the product list failed');
-      expect(await visible(page)).toEqual({
-        header: 'Shop header',
-        fallback: 'Loading products',
-        footer: 'Shop footer',
-        lang: 'en',
-        dataPage: 'shop',
-        bodyClass: 'shop',
-        title: 'Boundary errors',
-      });
+      expect(await visible(page)).toEqual(serverPage);
       expect(serverErrors.length).toBeGreaterThan(0);
     } finally {
       await context.close();
@@ -135,15 +138,7 @@ describe('hydrate() when a boundary fails again in the browser', () => {
     const { context, page } = await open('/boundary/template?report=1');
     try {
       await expect.poll(() => page.evaluate(() => window.__caught)).toHaveLength(1);
-      expect(await visible(page)).toEqual({
-        header: 'Shop header',
-        fallback: 'Loading products',
-        footer: 'Shop footer',
-        lang: 'en',
-        dataPage: 'shop',
-        bodyClass: 'shop',
-        title: 'Boundary errors',
-      });
+      expect(await visible(page)).toEqual(serverPage);
       expect(await page.locator('#root > #header').count()).toBe(1);
     } finally {
       await context.close();
