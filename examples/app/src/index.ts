@@ -6,7 +6,12 @@
 export { App } from './app/App';
 export { createShopGraphQL, type ShopGraphQL } from './graphql/schema';
 export { createShopStore, type ShopStore } from './graphql/store';
-export { ASSETS_PREFIX, type ClientManifest, defaultAssetsDir } from './server/assets';
+export {
+  ASSETS_PREFIX,
+  type ClientManifest,
+  defaultAssetsDir,
+  isFilePath,
+} from './server/assets';
 export { contentSecurityPolicy, createNonce } from './server/csp';
 export {
   listening,

@@ -1,6 +1,12 @@
 import { STATUS_CODES } from 'node:http';
 import type { PageCache } from '@kiln/cache';
-import { createShop, listening, type RunningServer, type ServerOptions } from '@kiln/example-app';
+import {
+  createShop,
+  isFilePath,
+  listening,
+  type RunningServer,
+  type ServerOptions,
+} from '@kiln/example-app';
 import express, { type NextFunction, type Request, type Response } from 'express';
 
 /**
@@ -49,7 +55,13 @@ export async function startServer(options: ExpressServerOptions = {}): Promise<R
     express.static(shop.assetsDir, { immutable: true, maxAge: '1y', index: false }),
   );
   app.all('/graphql', (req, res) => shop.graphql(req, res));
+  // A file the browser asks for on its own (/favicon.ico, a source map) is not a page: 404
+  // before the catch-all, or every one of them would render the whole app with its queries.
   app.get('/{*path}', async (req, res) => {
+    if (isFilePath(req.path)) {
+      res.status(404).type('text/plain').send('Not Found');
+      return;
+    }
     const result = await shop.render(req);
     result.pipe(res);
   });

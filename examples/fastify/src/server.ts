@@ -1,5 +1,11 @@
 import fastifyStatic from '@fastify/static';
-import { createShop, listening, type RunningServer, type ServerOptions } from '@kiln/example-app';
+import {
+  createShop,
+  isFilePath,
+  listening,
+  type RunningServer,
+  type ServerOptions,
+} from '@kiln/example-app';
 import Fastify from 'fastify';
 
 /**
@@ -30,7 +36,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return reply.send(response.body);
     },
   });
+  // A file the browser asks for on its own (/favicon.ico, a source map) is not a page: 404
+  // before the catch-all, or every one of them would render the whole app with its queries.
   app.get('/*', async (req, reply) => {
+    if (isFilePath(new URL(req.url, 'http://localhost').pathname)) {
+      return reply.code(404).type('text/plain').send('Not Found');
+    }
     const result = await shop.render(req.raw);
     reply.hijack();
     result.pipe(reply.raw);

@@ -1,7 +1,13 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { createShop, listening, type RunningServer, type ServerOptions } from '@kiln/example-app';
+import {
+  createShop,
+  isFilePath,
+  listening,
+  type RunningServer,
+  type ServerOptions,
+} from '@kiln/example-app';
 import { Hono } from 'hono';
 
 /**
@@ -24,7 +30,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }),
   );
   app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => shop.graphql.fetch(c.req.raw));
+  // A file the browser asks for on its own (/favicon.ico, a source map) is not a page: 404
+  // before the catch-all, or every one of them would render the whole app with its queries.
   app.get('*', async (c) => {
+    if (isFilePath(c.req.path)) return c.text('Not Found', 404);
     const result = await shop.render(c.req.raw, { signal: c.req.raw.signal });
     return result.toResponse();
   });

@@ -1,4 +1,10 @@
-import { createShop, listening, type RunningServer, type ServerOptions } from '@kiln/example-app';
+import {
+  createShop,
+  isFilePath,
+  listening,
+  type RunningServer,
+  type ServerOptions,
+} from '@kiln/example-app';
 import Koa from 'koa';
 import send from 'koa-send';
 
@@ -38,6 +44,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.status = 405;
       ctx.set('allow', 'GET, HEAD');
+      return;
+    }
+    // A file the browser asks for on its own (/favicon.ico, a source map) is not a page: 404
+    // before the catch-all, or every one of them would render the whole app with its queries.
+    if (isFilePath(ctx.path)) {
+      ctx.status = 404;
+      ctx.body = 'Not Found';
       return;
     }
     ctx.respond = false;

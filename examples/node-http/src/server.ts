@@ -1,7 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join } from 'node:path';
-import { createShop, listening, type RunningServer, type ServerOptions } from '@kiln/example-app';
+import {
+  createShop,
+  isFilePath,
+  listening,
+  type RunningServer,
+  type ServerOptions,
+} from '@kiln/example-app';
 
 const types: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -34,6 +40,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    }
+    // A file the browser asks for on its own (/favicon.ico, a source map) is not a page: 404
+    // before the catch-all, or every one of them would render the whole app with its queries.
+    if (isFilePath(pathname)) {
+      return res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
     }
     try {
       (await shop.render(req)).pipe(res);

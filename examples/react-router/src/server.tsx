@@ -9,6 +9,7 @@ import {
   createNonce,
   createShopGraphQL,
   createShopStore,
+  isFilePath,
   listening,
   type RunningServer,
   type ServerOptions,
@@ -107,7 +108,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     express.static(assetsDir, { immutable: true, maxAge: '1y', index: false }),
   );
   app.all('/graphql', (req, res) => graphql(req, res));
+  // A file the browser asks for on its own (/favicon.ico, a source map) is not a page: 404
+  // before the catch-all, or every one of them would render the whole app with its queries.
   app.get('/{*path}', async (req, res) => {
+    if (isFilePath(req.path)) {
+      res.status(404).type('text/plain').send('Not Found');
+      return;
+    }
     const controller = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) controller.abort();

@@ -8,6 +8,7 @@ import {
   createNonce,
   createShopGraphQL,
   createShopStore,
+  isFilePath,
   listening,
   type RunningServer,
 } from '@kiln/example-app';
@@ -132,7 +133,13 @@ export async function startServer(options: ViteServerOptions = {}): Promise<Runn
 
   app.all('/graphql', (req, res) => graphql(req, res));
   if (vite) app.use(vite.middlewares);
+  // A file the browser asks for on its own (/favicon.ico, a source map) is not a page: 404
+  // before the catch-all, or every one of them would render the whole app with its queries.
   app.get('/{*path}', async (req, res, next) => {
+    if (isFilePath(req.path)) {
+      res.status(404).type('text/plain').send('Not Found');
+      return;
+    }
     try {
       const { template, entry } = await source.load(req.originalUrl);
       const nonce = createNonce();

@@ -233,6 +233,16 @@ describe('vite example, production build', () => {
     expect(body).not.toContain('fails on purpose');
     expect(body).not.toContain('.js:');
   });
+
+  it('answers /favicon.ico and other file paths with a 404, not with the rendered app', async () => {
+    for (const path of ['/favicon.ico', '/robots.txt', '/assets/index.js.map']) {
+      const response = await fetch(server.url + path);
+      const body = await response.text();
+      expect(response.status, path).toBe(404);
+      expect(response.headers.get('content-type') ?? '', path).not.toContain('text/html');
+      expect(body, path).not.toContain('<html');
+    }
+  });
 });
 
 describe('vite example, development server', () => {

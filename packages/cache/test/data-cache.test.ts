@@ -464,9 +464,7 @@ describe('dataCache on Redis', () => {
       await redis.start();
       // A command caught in flight when Redis stopped may have timed out and
       // started the store's cooldown; the stores say when they take commands.
-      await expect
-        .poll(() => storeOne.healthy && storeTwo.healthy, { timeout: 10_000 })
-        .toBe(true);
+      await expect.poll(() => storeOne.healthy && storeTwo.healthy, { timeout: 10_000 }).toBe(true);
       expect(await two.invalidate('products')).toBe(0);
       await client(one).apollo.query({ query: PRODUCTS });
       await expect.poll(async () => (await c2.exists('d:t:products')) === 1).toBe(true);

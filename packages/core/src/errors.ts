@@ -70,3 +70,22 @@ export function invalidNonceError(): KilnError {
       "generate it per request with randomBytes(16).toString('base64') and never take it from the request",
   );
 }
+
+/**
+ * The digest the server gives React for a Suspense boundary it stopped on purpose (the
+ * render's timeout or abort). React writes it into the page, and the browser's `hydrate` can
+ * tell those boundaries, expected to be rendered in the browser, from real errors.
+ */
+export function stoppedDigest(error: unknown): string | undefined {
+  if (!(error instanceof KilnError)) return undefined;
+  return error.code === 'KILN_TIMEOUT' || error.code === 'KILN_ABORTED' ? error.code : undefined;
+}
+
+/** Whether a recoverable error in the browser is a boundary the server stopped on purpose. */
+export function isStoppedBoundary(error: unknown): boolean {
+  const digest =
+    typeof error === 'object' && error !== null
+      ? (error as { digest?: unknown }).digest
+      : undefined;
+  return digest === 'KILN_TIMEOUT' || digest === 'KILN_ABORTED';
+}

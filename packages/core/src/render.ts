@@ -8,7 +8,7 @@ import { detectBot } from './bots';
 import { type ContextHost, isHttpUrl, RequestContext } from './context';
 import { renderContextReact } from './context-react';
 import { errorDocument, redirectDocument } from './documents';
-import { invalidNonceError, KilnError, messageOf } from './errors';
+import { invalidNonceError, KilnError, messageOf, stoppedDigest } from './errors';
 import {
   type Chunk,
   DocumentStream,
@@ -310,9 +310,14 @@ class Render implements ContextHost, StreamHost, SinkHost {
     }
   }
 
-  private onReactError(error: unknown, info: { componentStack?: string | null }): void {
+  /** React's `onError`; what it returns is the digest React writes into the page for the boundary. */
+  private onReactError(
+    error: unknown,
+    info: { componentStack?: string | null },
+  ): string | undefined {
     if (this.shellReady) this.reportReactError(error, info);
     else this.earlyErrors.push([error, info]);
+    return stoppedDigest(error);
   }
 
   private reportReactError(error: unknown, info: { componentStack?: string | null }): void {

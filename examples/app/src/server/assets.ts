@@ -34,3 +34,16 @@ export async function readClientManifest(dir: string): Promise<ClientManifest> {
     );
   }
 }
+
+/**
+ * Whether a request path names a file rather than a page: its last segment has a file
+ * extension (`/favicon.ico`, `/robots.txt`, `/assets/client.js.map`). The shop's pages have
+ * none. Every example answers these with a 404 before its catch-all route: rendered as pages,
+ * each browser's automatic `/favicon.ico` would cost a whole render with its GraphQL queries.
+ *
+ * @example
+ * if (isFilePath(new URL(req.url, 'http://localhost').pathname)) res.writeHead(404).end();
+ */
+export function isFilePath(pathname: string): boolean {
+  return /\.[A-Za-z0-9]+$/.test(pathname.slice(pathname.lastIndexOf('/') + 1));
+}

@@ -7,6 +7,7 @@ import {
   type BrowserSession,
   findAll,
   launchChromium,
+  listen,
   parseDocument,
   textOf,
 } from '@kiln/test-utils';
@@ -254,6 +255,44 @@ export function describeExampleServer(name: string, start: StartServer): void {
       expect(next.html).toContain(PICKS_MARKUP);
       const unexpected = renderErrors.filter((e) => e.info.phase === 'shell');
       expect(unexpected).toEqual([]);
+    });
+
+    it('answers /favicon.ico and other file paths with a 404, without rendering the app or querying GraphQL', async () => {
+      // A GraphQL endpoint that counts what reaches it: every page render queries it.
+      let queries = 0;
+      const api = await listen((_req, res) => {
+        queries++;
+        res.writeHead(503).end();
+      });
+      const counted = await start({
+        port: 0,
+        host: '127.0.0.1',
+        assetsDir,
+        picksLatencyMs: PICKS_LATENCY_MS,
+        graphqlUrl: `${api.url}/graphql`,
+        onError: () => {},
+      });
+      try {
+        for (const path of [
+          '/favicon.ico',
+          '/robots.txt',
+          '/assets/client.js.map',
+          '/products/kettle.json',
+        ]) {
+          const response = await fetch(counted.url + path);
+          const body = await response.text();
+          expect(response.status, path).toBe(404);
+          expect(response.headers.get('content-type') ?? '', path).not.toContain('text/html');
+          expect(body, path).not.toContain('<html');
+        }
+        expect(queries).toBe(0);
+        // A page of the same server does query the endpoint: the count sees a render.
+        await (await fetch(counted.url)).text();
+        expect(queries).toBeGreaterThan(0);
+      } finally {
+        await counted.close();
+        await api.close();
+      }
     });
 
     it('shows an error state and stays up when the GraphQL endpoint is down', async () => {
