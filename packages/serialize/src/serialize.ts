@@ -268,21 +268,41 @@ function emitPlain(value: unknown, sizes: Map<object, number>, polluted: boolean
   return `{${out}}`;
 }
 
+/** The least number of entries for which an object or array of the tagged format's output is split. */
+const SPLIT_ENTRIES = 64;
+
 /**
- * Writes JSON-safe data (the tagged format's output, which is plain and tree-shaped) as escaped
- * JSON text, identical to `escapeJson(JSON.stringify(value))`, in pieces of about
- * {@link PIECE} characters.
+ * Writes the tagged format's output (JSON-safe, tree-shaped) as escaped JSON text, identical to
+ * `escapeJson(JSON.stringify(value))`: the top level, and any second level of many entries, entry
+ * by entry, so that no piece is one large rope to copy. (Measuring sizes first, as plain data
+ * does, costs more than it saves here: that output is already one walk away from the value.)
  */
-function emit(value: unknown, polluted: boolean): string {
-  if (typeof value !== 'object' || value === null) return escapeJson(stringify(value, polluted));
-  const scan: Scan = { seen: new Set(), sizes: new Map(), maxDepth: Number.POSITIVE_INFINITY };
-  try {
-    plainSize(value, scan, 0);
-  } catch {
-    // the stack ran out: write the value in one piece
-    return escapeJson(stringify(value, polluted));
+function emit(value: unknown, depth: number, polluted: boolean): string {
+  if (depth < 2 && typeof value === 'object' && value !== null) {
+    if (Array.isArray(value)) {
+      const length = value.length;
+      if (depth === 0 ? length > 1 : length >= SPLIT_ENTRIES) {
+        let out = '[';
+        for (let i = 0; i < length; i++) {
+          if (i > 0) out += ',';
+          out += emit(value[i], depth + 1, polluted);
+        }
+        return `${out}]`;
+      }
+    } else {
+      const keys = Object.keys(value);
+      if (depth === 0 ? keys.length > 1 : keys.length >= SPLIT_ENTRIES) {
+        let out = '{';
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i]!;
+          if (i > 0) out += ',';
+          out += `${escapeJson(JSON.stringify(key))}:${emit((value as Record<string, unknown>)[key], depth + 1, polluted)}`;
+        }
+        return `${out}}`;
+      }
+    }
   }
-  return emitPlain(value, scan.sizes, polluted);
+  return escapeJson(stringify(value, polluted));
 }
 
 /** What is known about an object met while writing: where its first copy sits, and its id once it is met again. */
@@ -630,5 +650,5 @@ function write0(value: unknown, options: SerializeOptions | undefined): string {
   };
   const envelope: Holder = { $kiln: FORMAT_VERSION, v: undefined };
   envelope.v = write(writer, value, envelope, 'v', 0);
-  return `{"$kiln":${FORMAT_VERSION},"v":${emit(envelope.v, 'toJSON' in Array.prototype)}}`;
+  return `{"$kiln":${FORMAT_VERSION},"v":${emit(envelope.v, 0, 'toJSON' in Array.prototype)}}`;
 }
