@@ -4,13 +4,25 @@
  * (a few hundred components, four Suspense boundaries that suspend on a macrotask) is rendered
  * by `renderToPipeableStream` into a collecting stream (piped at shell-ready, and at all-ready)
  * and by `renderToHtml` in stream and buffer mode into the same kind of stream. Rows are
- * interleaved in shuffled rounds; the ratio is to raw react-dom streaming.
+ * interleaved in shuffled rounds; the ratio is to raw react-dom streaming. A second table does the
+ * same on a realistic page: the shop's `useQuery` page rendered from a full Apollo cache (a client
+ * restored from the page's data, so no operation runs) with a fresh emotion cache, in Kiln's
+ * document template.
  */
 import { Writable } from 'node:stream';
 import { renderToHtml } from '@kiln/core';
 import { createElement as h, type ReactNode, Suspense, use } from 'react';
 import { renderToPipeableStream } from 'react-dom/server';
 import { compare, markdownTable, quick, saveResults } from './harness';
+import { SHOP_TEMPLATE } from './kiln';
+import {
+  createSchema,
+  makeClient,
+  makeEmotionCache,
+  ShopPage,
+  snapshot,
+  withProviders,
+} from './shop/index';
 
 const CARDS = 60;
 
@@ -84,10 +96,10 @@ function collector(): { stream: Writable; done: Promise<number> } {
   return { stream, done };
 }
 
-function raw(at: 'shell' | 'all'): Promise<number> {
+function raw(at: 'shell' | 'all', element: () => ReactNode = page): Promise<number> {
   return new Promise((resolve, reject) => {
     const out = collector();
-    const stream = renderToPipeableStream(page(), {
+    const stream = renderToPipeableStream(element(), {
       onShellReady: at === 'shell' ? () => stream.pipe(out.stream) : undefined,
       onAllReady: at === 'all' ? () => stream.pipe(out.stream) : undefined,
       onShellError: reject,
@@ -96,9 +108,13 @@ function raw(at: 'shell' | 'all'): Promise<number> {
   });
 }
 
-async function kiln(mode: 'stream' | 'buffer'): Promise<number> {
+async function kiln(
+  mode: 'stream' | 'buffer',
+  element: () => ReactNode = page,
+  template?: string,
+): Promise<number> {
   const out = collector();
-  const result = await renderToHtml(page(), { mode });
+  const result = await renderToHtml(element(), template ? { mode, template } : { mode });
   result.pipe(out.stream);
   return out.done;
 }
@@ -118,6 +134,32 @@ export default async function run(): Promise<string> {
     warmup: quick ? 1 : 30,
   });
   const title = `@kiln/core overhead: cache-free page, ${CARDS + 15} cards, 4 Suspense boundaries, ${sizes[0]} bytes`;
-  saveResults('core', { sizes, stats });
-  return markdownTable(title, stats);
+
+  const schema = createSchema();
+  const data = await snapshot({ schema, user: 'ada' });
+  const shop = () =>
+    withProviders(h(ShopPage), {
+      client: makeClient({ schema, user: 'ada', restore: data }),
+      emotionCache: makeEmotionCache(),
+    });
+  const shopSizes = await Promise.all([
+    raw('shell', shop),
+    kiln('stream', shop, SHOP_TEMPLATE),
+    kiln('buffer', shop, SHOP_TEMPLATE),
+  ]);
+  const shopStats = await compare({
+    title: 'core, shop page',
+    baseline: 'react-dom renderToPipeableStream (stream)',
+    rows: [
+      { name: 'react-dom renderToPipeableStream (stream)', run: () => raw('shell', shop) },
+      { name: 'react-dom renderToPipeableStream (at all-ready)', run: () => raw('all', shop) },
+      { name: 'kiln renderToHtml stream', run: () => kiln('stream', shop, SHOP_TEMPLATE) },
+      { name: 'kiln renderToHtml buffer', run: () => kiln('buffer', shop, SHOP_TEMPLATE) },
+    ],
+    rounds: quick ? 3 : 40,
+    warmup: quick ? 1 : 5,
+  });
+  const shopTitle = `@kiln/core overhead: the shop's useQuery page from a full Apollo cache, ${shopSizes[0]} bytes`;
+  saveResults('core', { sizes, stats, shopSizes, shopStats });
+  return [markdownTable(title, stats), markdownTable(shopTitle, shopStats)].join('\n\n');
 }

@@ -45,13 +45,15 @@ export function shopRequest(user: string | undefined): Request {
  * ```
  */
 export function renderShopWithKiln(request: KilnShopRequest): Promise<RenderResult> {
-  const { schema, onOperation } = request;
+  const { schema, onOperation, cache } = request;
   return renderToHtml(pageOf(request.variant), {
     request: request.request ?? shopRequest(request.user),
     mode: request.mode,
     template: SHOP_TEMPLATE,
     plugins: [
-      apollo({ makeClient: (ctx) => makeClient({ schema, user: ctx.cookies.user, onOperation }) }),
+      apollo({
+        makeClient: (ctx) => makeClient({ schema, user: ctx.cookies.user, onOperation, cache }),
+      }),
       emotion({ key: EMOTION_KEY }),
     ],
   });

@@ -1,11 +1,12 @@
 /**
  * @module
  * `pnpm bench serialize`: `@kiln/serialize` against `JSON.stringify`, `JSON.stringify` plus the
- * same HTML escaping, devalue, seroval, serialize-javascript and superjson, on three payloads:
- * a real Apollo `InMemoryCache.extract()` of shop pages (about 120 KB and about 1 MB), and a
- * rich payload (Dates, Maps, Sets, BigInts, shared references and cycles). Then `parse` against
- * `JSON.parse` and the other readers. Every row is checked for a faithful round trip before it
- * is timed.
+ * same HTML escaping, devalue, seroval, serialize-javascript and superjson, on these payloads:
+ * the shop page's own Apollo state (`client.extract()` after the page's 62 operations, with its
+ * hostile review texts), a content-heavy cache (about 1 MB of long HTML-like article bodies), a
+ * real Apollo `InMemoryCache.extract()` of many shop pages (about 1 MB), and a rich payload
+ * (Dates, Maps, Sets, BigInts, shared references and cycles). Then `parse` against `JSON.parse`
+ * and the other readers. Every row is checked for a faithful round trip before it is timed.
  */
 import { InMemoryCache } from '@apollo/client';
 import { parse, serialize } from '@kiln/serialize';
@@ -14,8 +15,74 @@ import serializeJavascript from 'serialize-javascript';
 import * as seroval from 'seroval';
 import superjson from 'superjson';
 import { compare, markdownTable, quick, type Row, saveResults } from './harness';
+import { fillCache, makeClient } from './shop/client';
 import { buildCatalogue, money, random, SEED } from './shop/data';
 import { PRODUCTS_QUERY, REVIEWS_QUERY } from './shop/queries';
+import { createSchema } from './shop/schema';
+
+/** The Apollo state of the shop page itself: the cache after the page's 62 operations. */
+async function shopState(): Promise<Record<string, unknown>> {
+  const client = makeClient({ schema: createSchema(), user: 'ada' });
+  await fillCache(client);
+  return client.extract() as Record<string, unknown>;
+}
+
+const WORDS = [
+  'stoneware',
+  'glaze',
+  'kiln',
+  'crème',
+  'atelier',
+  'café',
+  'porcelain',
+  'wheel',
+  'firing',
+  'ash',
+  'celadon',
+  'raku',
+  'studio',
+  'hand-built',
+  'Kyoto',
+  'Søren',
+] as const;
+
+/**
+ * A content-heavy normalised cache, as a CMS-backed page carries: a root query listing articles,
+ * each with a title, an excerpt and a long HTML body (paragraphs, links with query strings,
+ * entities, emphasis, typographic dashes and quotes), generated from a fixed seed until the JSON
+ * reaches `targetBytes`.
+ */
+function contentCache(targetBytes: number): Record<string, unknown> {
+  const next = random(SEED + 7);
+  const word = () => WORDS[Math.floor(next() * WORDS.length)]!;
+  const sentence = (n: number) => Array.from({ length: n }, word).join(' ');
+  const cache: Record<string, unknown> = {};
+  const refs: { __ref: string }[] = [];
+  cache.ROOT_QUERY = { __typename: 'Query', 'articles({"first":1000})': refs };
+  let bytes = 0;
+  for (let i = 0; bytes < targetBytes; i++) {
+    const paragraphs: string[] = [];
+    for (let p = 0; p < 6 + Math.floor(next() * 6); p++) {
+      paragraphs.push(
+        `<p>${sentence(12)} <a href="/journal/${i}?ref=home&amp;p=${p}">${word()}</a> — ${sentence(8)}, <em>“${word()}”</em> &amp; ${sentence(6)}.</p>`,
+      );
+    }
+    const id = `a${i}`;
+    const article = {
+      __typename: 'Article',
+      id,
+      slug: `journal-${i}`,
+      title: `${sentence(4)} № ${i}`,
+      excerpt: `<p>${sentence(20)}…</p>`,
+      body: `<article><h2>${sentence(5)}</h2>${paragraphs.join('\n')}<figure><img src="/img/${i}.jpg" alt="${word()}"><figcaption>${sentence(7)}</figcaption></figure></article>`,
+      publishedAt: new Date(Date.UTC(2026, 0, 1) + i * 86_400_000).toISOString(),
+    };
+    cache[`Article:${id}`] = article;
+    refs.push({ __ref: `Article:${id}` });
+    bytes += JSON.stringify(article).length + id.length + 40;
+  }
+  return cache;
+}
 
 const UNSAFE = /[<>&\u2028\u2029]/g;
 const ESCAPES: Record<string, string> = {
@@ -199,24 +266,43 @@ async function parseTable(
 
 /** Runs the benchmark and returns its Markdown tables. */
 export default async function run(): Promise<string> {
-  const small = apolloCache(quick ? 20_000 : 120_000);
+  const small = await shopState();
+  const content = contentCache(quick ? 20_000 : 1_000_000);
   const large = quick ? small : apolloCache(1_000_000);
   const rich = richPayload(quick ? 50 : 2000);
   const sections = [
-    await serializeTable(`serialize: Apollo cache, ${kib(JSON.stringify(small))}`, small, {
-      rich: false,
-    }),
-    await serializeTable(`serialize: Apollo cache, ${kib(JSON.stringify(large))}`, large, {
-      rich: false,
-    }),
     await serializeTable(
-      `serialize: Apollo cache, ${kib(JSON.stringify(small))}, no character to escape`,
+      `serialize: the shop page's Apollo state, ${kib(JSON.stringify(small))}`,
+      small,
+      { rich: false },
+    ),
+    await serializeTable(
+      `serialize: content-heavy cache (HTML article bodies), ${kib(JSON.stringify(content))}`,
+      content,
+      { rich: false },
+    ),
+    await serializeTable(
+      `serialize: Apollo cache of shop pages, ${kib(JSON.stringify(large))}`,
+      large,
+      {
+        rich: false,
+      },
+    ),
+    await serializeTable(
+      `serialize: the shop page's Apollo state, ${kib(JSON.stringify(small))}, no character to escape`,
       withoutHtmlCharacters(small),
       { rich: false },
     ),
     await serializeTable(`serialize: rich payload, ${kib(serialize(rich))}`, rich, { rich: true }),
-    await parseTable(`parse: Apollo cache, ${kib(JSON.stringify(small))}`, small, { rich: false }),
-    await parseTable(`parse: Apollo cache, ${kib(JSON.stringify(large))}`, large, { rich: false }),
+    await parseTable(`parse: the shop page's Apollo state, ${kib(JSON.stringify(small))}`, small, {
+      rich: false,
+    }),
+    await parseTable(`parse: content-heavy cache, ${kib(JSON.stringify(content))}`, content, {
+      rich: false,
+    }),
+    await parseTable(`parse: Apollo cache of shop pages, ${kib(JSON.stringify(large))}`, large, {
+      rich: false,
+    }),
     await parseTable(`parse: rich payload, ${kib(serialize(rich))}`, rich, { rich: true }),
   ];
   saveResults(

@@ -3,7 +3,7 @@
  * operations in process against the shop schema through Apollo's `SchemaLink`, with the visitor's
  * `user` cookie as GraphQL context.
  */
-import { ApolloClient, ApolloLink, InMemoryCache } from '@apollo/client';
+import { ApolloClient, ApolloLink, InMemoryCache, type InMemoryCacheConfig } from '@apollo/client';
 import { SchemaLink } from '@apollo/client/link/schema';
 import type { GraphQLSchema } from 'graphql';
 import {
@@ -24,6 +24,8 @@ export interface MakeClientOptions {
   onOperation?: (operationName: string | undefined) => void;
   /** Data to start with (from `client.extract()`), as a browser would after hydration. */
   restore?: ReturnType<InMemoryCache['extract']>;
+  /** Options of the `InMemoryCache` (e.g. `{ resultCaching: false }` for a read-once server cache). */
+  cache?: InMemoryCacheConfig;
 }
 
 /**
@@ -46,7 +48,7 @@ export function makeClient(options: MakeClientOptions): ApolloClient {
         terminal,
       ])
     : terminal;
-  const cache = new InMemoryCache();
+  const cache = new InMemoryCache(options.cache);
   if (options.restore) cache.restore(options.restore);
   return new ApolloClient({ ssrMode: true, cache, link });
 }

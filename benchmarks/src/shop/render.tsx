@@ -27,6 +27,8 @@ export interface ShopRequest {
   user?: string | undefined;
   /** Called once per GraphQL operation. */
   onOperation?: (operationName: string | undefined) => void;
+  /** Options of each client's `InMemoryCache` (default: none). */
+  cache?: import('@apollo/client').InMemoryCacheConfig;
 }
 
 /** The page element of a variant (no providers). */

@@ -2,6 +2,24 @@ import { addSegment, isStackOverflow, KilnSerializeError, type PathSegment } fro
 import { DEFAULT_MAX_DEPTH, DEFAULT_ROOT, FORMAT_VERSION, setKey, TAG, toBase64 } from './format';
 import type { Reducer, SerializeOptions } from './types';
 
+const UNSAFE = /[<>&\u2028\u2029]/;
+const UNSAFE_ALL = /[<>&\u2028\u2029]/g;
+
+function escapeChar(char: string): string {
+  switch (char) {
+    case '<':
+      return '\\u003c';
+    case '>':
+      return '\\u003e';
+    case '&':
+      return '\\u0026';
+    case '\u2028':
+      return '\\u2028';
+    default:
+      return '\\u2029';
+  }
+}
+
 /**
  * Escapes JSON text for an HTML `<script>` element: `<`, `>`, `&`, U+2028 and U+2029 become
  * `\uXXXX` (they only occur inside JSON strings, where the escape means the same character).
@@ -15,19 +33,8 @@ import type { Reducer, SerializeOptions } from './types';
  * ```
  */
 export function escapeJson(json: string): string {
-  const lt = json.indexOf('<');
-  const gt = json.indexOf('>');
-  const amp = json.indexOf('&');
-  const ls = json.indexOf('\u2028');
-  const ps = json.indexOf('\u2029');
-  if (lt === -1 && gt === -1 && amp === -1 && ls === -1 && ps === -1) return json;
-  let out = json;
-  if (lt !== -1) out = out.replaceAll('<', '\\u003c');
-  if (gt !== -1) out = out.replaceAll('>', '\\u003e');
-  if (amp !== -1) out = out.replaceAll('&', '\\u0026');
-  if (ls !== -1) out = out.replaceAll('\u2028', '\\u2028');
-  if (ps !== -1) out = out.replaceAll('\u2029', '\\u2029');
-  return out;
+  // One search, and one pass over the text only when something must change.
+  return UNSAFE.test(json) ? json.replace(UNSAFE_ALL, escapeChar) : json;
 }
 
 function readRaw(this: Record<string, unknown>, key: string): unknown {
@@ -40,22 +47,235 @@ function stringify(value: unknown, polluted: boolean): string {
 }
 
 /**
- * Below this estimated length (in UTF-16 units) the text is written in one piece: V8 keeps
- * strings under 128 KB out of its large-object space, where a first read costs most.
+ * The target length (in UTF-16 units) of one piece of a large plain value. V8 returns a large
+ * `JSON.stringify` result as a rope, and the first read of a rope (the search for characters to
+ * escape) copies it into one allocation; above 64 Ki two-byte characters that allocation lands in
+ * the large-object space, where it costs several times the `JSON.stringify` itself. A large value
+ * is therefore stringified in pieces of about this size (groups of entries, so that a value of
+ * many small entries does not pay a call per entry), each piece is escaped while it is small, and
+ * the escaped pieces are joined into a rope again, as `JSON.stringify` would return it.
  */
-const SMALL_TEXT = 16_384;
+const PIECE = 16_384;
 
-/** The least number of entries for which a nested object or array is written in pieces. */
+/**
+ * Objects estimated above this length are recorded for grouping; smaller ones count as this length
+ * until the pieces written show their real size.
+ */
+const RECORDED = 1024;
+
+const hasOwn = Object.prototype.hasOwnProperty;
+const getProto = Object.getPrototypeOf;
+const ObjectProto = Object.prototype;
+const ArrayProto = Array.prototype;
+
+function isPlainProto(proto: object | null): boolean {
+  return proto === ObjectProto || proto === null || getProto(proto) === null;
+}
+
+/** The state of the plain-data check. */
+interface Scan {
+  /** Objects met so far. */
+  seen: Set<object>;
+  /** Estimated JSON length of every object estimated above {@link RECORDED}. */
+  sizes: Map<object, number>;
+  maxDepth: number;
+}
+
+/**
+ * The estimated JSON length of `value` when it is plain JSON data that `JSON.stringify` writes
+ * faithfully (plain objects and arrays reached once, strings, finite numbers other than -0,
+ * booleans and null), or -1 when it is not.
+ */
+function plainSize(value: object, scan: Scan, depth: number): number {
+  if (depth > scan.maxDepth) return -1;
+  const seen = scan.seen;
+  const size = seen.size;
+  seen.add(value);
+  if (seen.size === size) return -1;
+  let chars = 2;
+  if (Array.isArray(value)) {
+    if (getProto(value) !== ArrayProto) return -1;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      switch (typeof item) {
+        case 'string':
+          chars += item.length + 3;
+          break;
+        case 'boolean':
+          chars += 6;
+          break;
+        case 'number':
+          if (item - item !== 0 || (item === 0 && 1 / item < 0)) return -1;
+          chars += 8;
+          break;
+        case 'object':
+          if (item === null) chars += 5;
+          else {
+            const inner = plainSize(item, scan, depth + 1);
+            if (inner < 0) return -1;
+            chars += inner + 1;
+          }
+          break;
+        default:
+          return -1;
+      }
+    }
+  } else {
+    if (!isPlainProto(getProto(value))) return -1;
+    // for…in needs no array of keys; it also visits inherited enumerable keys, which only adds
+    // values to check (JSON.stringify writes own keys only).
+    for (const key in value) {
+      const item: unknown = (value as Record<string, unknown>)[key];
+      chars += key.length + 4;
+      switch (typeof item) {
+        case 'string':
+          chars += item.length + 2;
+          break;
+        case 'boolean':
+          chars += 5;
+          break;
+        case 'number':
+          if (item - item !== 0 || (item === 0 && 1 / item < 0)) return -1;
+          chars += 8;
+          break;
+        case 'object':
+          if (item === null) chars += 4;
+          else {
+            const inner = plainSize(item, scan, depth + 1);
+            if (inner < 0) return -1;
+            chars += inner;
+          }
+          break;
+        default:
+          return -1;
+      }
+    }
+  }
+  if (chars > RECORDED) scan.sizes.set(value, chars);
+  return chars;
+}
+
+/** Estimates of the entries of one large value, for grouping them into pieces. */
+interface Grouping {
+  sizes: Map<object, number>;
+  /** The estimated length of an object entry too small to be recorded, learnt from the pieces written. */
+  guess: number;
+  /** Known length and number of unrecorded object entries in the current group. */
+  known: number;
+  unknown: number;
+}
+
+/** The estimated JSON length of an entry, counted into the current group. */
+function entrySize(item: unknown, g: Grouping): number {
+  let size: number;
+  if (typeof item === 'string') size = item.length + 3;
+  else if (typeof item === 'object' && item !== null) {
+    const recorded = g.sizes.get(item);
+    if (recorded === undefined) {
+      g.unknown++;
+      return g.guess;
+    }
+    size = recorded;
+  } else size = 8;
+  g.known += size;
+  return size;
+}
+
+/** Learns the size of small object entries from the text of a group just written. */
+function learn(g: Grouping, length: number): void {
+  if (g.unknown > 0) g.guess = Math.min(RECORDED, Math.max(16, (length - g.known) / g.unknown));
+  g.known = 0;
+  g.unknown = 0;
+}
+
+/** The items `start` to `end` of `array` in a new array (without `slice`, which reads `constructor`). */
+function part(array: unknown[], start: number, end: number): unknown[] {
+  const items: unknown[] = new Array(end - start);
+  for (let i = start; i < end; i++) items[i - start] = array[i];
+  return items;
+}
+
+function escapedPiece(value: unknown, g: Grouping, polluted: boolean): string {
+  const text = escapeJson(stringify(value, polluted));
+  learn(g, text.length);
+  return text.slice(1, -1);
+}
+
+/** Writes the text of plain `value`, escaped, in pieces of about {@link PIECE} characters. */
+function emitPlain(value: unknown, sizes: Map<object, number>, polluted: boolean): string {
+  if (typeof value !== 'object' || value === null || (sizes.get(value) ?? 0) <= PIECE) {
+    return escapeJson(stringify(value, polluted));
+  }
+  const g: Grouping = { sizes, guess: RECORDED, known: 0, unknown: 0 };
+  let out = '';
+  let comma = false;
+  let size = 0;
+  // Never slice or search `out`: it is a rope, and reading it would copy it whole.
+  const add = (text: string) => {
+    out = comma ? `${out},${text}` : out + text;
+    comma = true;
+  };
+  if (Array.isArray(value)) {
+    let start = 0;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const itemSize = entrySize(item, g);
+      if (itemSize > PIECE) {
+        if (i > start) add(escapedPiece(part(value, start, i), g, polluted));
+        add(emitPlain(item, sizes, polluted));
+        learn(g, 0);
+        start = i + 1;
+        size = 0;
+      } else {
+        size += itemSize;
+        if (size >= PIECE) {
+          add(escapedPiece(part(value, start, i + 1), g, polluted));
+          start = i + 1;
+          size = 0;
+        }
+      }
+    }
+    if (value.length > start) add(escapedPiece(part(value, start, value.length), g, polluted));
+    return `[${out}]`;
+  }
+  const object = value as Record<string, unknown>;
+  // A null-prototype object is created in dictionary mode: adding keys makes no hidden classes.
+  let group: Record<string, unknown> = Object.create(null);
+  let empty = true;
+  for (const key of Object.keys(object)) {
+    const item = object[key];
+    const itemSize = entrySize(item, g) + key.length;
+    if (itemSize > PIECE) {
+      if (!empty) add(escapedPiece(group, g, polluted));
+      add(`${escapeJson(JSON.stringify(key))}:${emitPlain(item, sizes, polluted)}`);
+      learn(g, 0);
+      group = Object.create(null);
+      empty = true;
+      size = 0;
+    } else {
+      setKey(group, key, item);
+      empty = false;
+      size += itemSize;
+      if (size >= PIECE) {
+        add(escapedPiece(group, g, polluted));
+        group = Object.create(null);
+        empty = true;
+        size = 0;
+      }
+    }
+  }
+  if (!empty) add(escapedPiece(group, g, polluted));
+  return `{${out}}`;
+}
+
+/** The least number of entries for which an object or array of the tagged format's output is split. */
 const SPLIT_ENTRIES = 64;
 
 /**
- * Writes JSON-safe data as escaped JSON text, identical to `escapeJson(JSON.stringify(value))`.
- *
- * The top level (and any large second level) is stringified entry by entry and the pieces are
- * escaped one at a time and joined. V8 returns a large `JSON.stringify` result as a rope whose
- * first read copies it into one big allocation; escaping small pieces and joining them keeps
- * the result a rope, so the copy happens once, when the caller writes the text out, as it
- * would for `JSON.stringify` alone.
+ * Writes the tagged format's output (JSON-safe, tree-shaped) as escaped JSON text, identical to
+ * `escapeJson(JSON.stringify(value))`: the top level, and any second level of many entries, entry
+ * by entry, so that no piece is one large rope to copy. (Measuring sizes first, as plain data
+ * does, costs more than it saves here: that output is already one walk away from the value.)
  */
 function emit(value: unknown, depth: number, polluted: boolean): string {
   if (depth < 2 && typeof value === 'object' && value !== null) {
@@ -83,88 +303,6 @@ function emit(value: unknown, depth: number, polluted: boolean): string {
     }
   }
   return escapeJson(stringify(value, polluted));
-}
-
-const hasOwn = Object.prototype.hasOwnProperty;
-const getProto = Object.getPrototypeOf;
-const ObjectProto = Object.prototype;
-const ArrayProto = Array.prototype;
-
-function isPlainProto(proto: object | null): boolean {
-  return proto === ObjectProto || proto === null || getProto(proto) === null;
-}
-
-/** The state of the plain-data check: objects met so far and a running estimate of the text's length. */
-interface Scan {
-  seen: Set<object>;
-  chars: number;
-  maxDepth: number;
-}
-
-/**
- * True when `value` is plain JSON data that `JSON.stringify` writes faithfully: plain objects
- * and arrays reached once, strings, finite numbers other than -0, booleans and null.
- */
-function isPlain(value: object, scan: Scan, depth: number): boolean {
-  if (depth > scan.maxDepth) return false;
-  const seen = scan.seen;
-  const size = seen.size;
-  seen.add(value);
-  if (seen.size === size) return false;
-  let chars = 2;
-  if (Array.isArray(value)) {
-    if (getProto(value) !== ArrayProto) return false;
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      switch (typeof item) {
-        case 'string':
-          chars += item.length + 3;
-          break;
-        case 'boolean':
-          chars += 6;
-          break;
-        case 'number':
-          if (item - item !== 0 || (item === 0 && 1 / item < 0)) return false;
-          chars += 8;
-          break;
-        case 'object':
-          if (item !== null && !isPlain(item, scan, depth + 1)) return false;
-          chars += 5;
-          break;
-        default:
-          return false;
-      }
-    }
-    scan.chars += chars;
-    return true;
-  }
-  if (!isPlainProto(getProto(value))) return false;
-  const keys = Object.keys(value);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    const item: unknown = (value as Record<string, unknown>)[key];
-    chars += key.length + 4;
-    switch (typeof item) {
-      case 'string':
-        chars += item.length + 2;
-        break;
-      case 'boolean':
-        chars += 5;
-        break;
-      case 'number':
-        if (item - item !== 0 || (item === 0 && 1 / item < 0)) return false;
-        chars += 8;
-        break;
-      case 'object':
-        if (item !== null && !isPlain(item, scan, depth + 1)) return false;
-        chars += 4;
-        break;
-      default:
-        return false;
-    }
-  }
-  scan.chars += chars;
-  return true;
 }
 
 /** What is known about an object met while writing: where its first copy sits, and its id once it is met again. */
@@ -495,19 +633,14 @@ function write0(value: unknown, options: SerializeOptions | undefined): string {
       return escapeJson(JSON.stringify(value));
     }
   } else if (!hasOwn.call(value, '$kiln')) {
-    const scan: Scan = { seen: new Set(), chars: 0, maxDepth };
-    let plain = false;
+    const scan: Scan = { seen: new Set(), sizes: new Map(), maxDepth };
+    let size = -1;
     try {
-      plain = isPlain(value, scan, 0);
+      size = plainSize(value, scan, 0);
     } catch {
       // a getter threw or the stack ran out: the tagged writer reports it with its path
     }
-    if (plain) {
-      const polluted = 'toJSON' in Array.prototype;
-      return scan.chars < SMALL_TEXT
-        ? escapeJson(stringify(value, polluted))
-        : emit(value, 0, polluted);
-    }
+    if (size >= 0) return emitPlain(value, scan.sizes, 'toJSON' in Array.prototype);
   }
   const writer: Writer = {
     seen: new Map(),
