@@ -129,6 +129,16 @@ export class DocumentStream {
     this.sink = sink;
   }
 
+  /**
+   * Partial pre-rendering: `html` (a stored prelude, the document up to before
+   * `</body></html>`) is the shell; React's batches that follow (a resume) are later batches.
+   */
+  continueAfter(html: string): void {
+    this.started = true;
+    this.send(html);
+    this.emitQueue();
+  }
+
   /** Queues HTML (already carrying the nonce) for the next point between React batches. */
   inject(html: string): boolean {
     if (this.closed || html.length === 0) return !this.closed;
