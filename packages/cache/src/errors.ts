@@ -6,7 +6,8 @@ export type KilnCacheErrorCode =
   | 'INVALID_OPTION'
   | 'INVALID_TARGET'
   | 'CORRUPT_ENTRY'
-  | 'ENTRY_TOO_LARGE';
+  | 'ENTRY_TOO_LARGE'
+  | 'NOT_STORED';
 
 /**
  * An error raised by `@kiln/cache`. The message names the problem and the fix; `code` is
