@@ -75,8 +75,8 @@ export interface Shell {
   readonly postponed: unknown;
   /** The response status of the shell. */
   readonly status: number;
-  /** Response headers the shell set (`content-type` included). */
-  readonly headers: readonly (readonly [string, string])[];
+  /** Response headers the shell set, each value cut where the nonce goes. */
+  readonly headers: readonly (readonly [string, readonly string[]])[];
   /** Each plugin's `snapshot()`, by plugin name. */
   readonly plugins: Readonly<Record<string, unknown>>;
   /** The components whose boundaries are holes (for diagnostics). */
@@ -352,11 +352,13 @@ export async function prerenderShell(app: ReactNode, options: PrerenderOptions):
       ? `it was aborted before its static work was done (${messageOf(run.externalAbort)})`
       : result.status >= 500 || failures.length > 0
         ? `the shell or a part outside the holes failed (${messageOf(failures[0])}); fix the error, or make that part a hole`
-        : result.redirect !== undefined
-          ? `the page redirected to ${result.redirect.url}`
-          : !html.endsWith(SHELL_END)
-            ? 'its document does not end with </body></html>; render <html><head/><body>…</body></html>'
-            : undefined;
+        : result.headers.has('set-cookie')
+          ? 'it sets a cookie, which every visitor would get; set cookies in a hole (after the first byte they are reported) or in the request handler'
+          : result.redirect !== undefined
+            ? `the page redirected to ${result.redirect.url}`
+            : !html.endsWith(SHELL_END)
+              ? 'its document does not end with </body></html>; render <html><head/><body>…</body></html>'
+              : undefined;
   if (failure !== undefined) {
     throw new KilnError(
       'KILN_PRERENDER_FAILED',
@@ -375,17 +377,13 @@ export async function prerenderShell(app: ReactNode, options: PrerenderOptions):
       `the pre-render of ${pageUrl.pathname} wrote the CSP nonce outside a nonce attribute, which a stored shell cannot replace; read ctx.nonce only for nonce attributes`,
     );
   }
-  const headers: [string, string][] = [];
+  // Headers set during the pre-render (a Content-Security-Policy with the nonce, say) are
+  // kept cut where the nonce stood, like the prelude.
+  const headers: [string, string[]][] = [];
   result.headers.forEach((value, name) => {
-    if (name !== 'content-type' && name !== 'set-cookie') headers.push([name, value]);
+    if (name !== 'content-type' && name !== 'set-cookie')
+      headers.push([name, value.split(run.nonce)]);
   });
-  for (const cookie of result.headers.getSetCookie()) headers.push(['set-cookie', cookie]);
-  if (headers.some(([, value]) => value.includes(run.nonce))) {
-    throw new KilnError(
-      'KILN_PRERENDER_FAILED',
-      `the pre-render of ${pageUrl.pathname} put the CSP nonce in a response header, which a stored shell cannot replace; set nonce headers in the request handler`,
-    );
-  }
   const { postponed, plugins } = JSON.parse(
     JSON.stringify({ postponed: run.postponed, plugins: run.snapshots }),
   ) as { postponed: unknown; plugins: Record<string, unknown> };
@@ -413,6 +411,13 @@ function assertShell(shell: Shell): void {
     shell.prelude.every((part) => typeof part === 'string') &&
     Number.isInteger(shell.status) &&
     Array.isArray(shell.headers) &&
+    shell.headers.every(
+      (entry) =>
+        Array.isArray(entry) &&
+        typeof entry[0] === 'string' &&
+        Array.isArray(entry[1]) &&
+        entry[1].every((part) => typeof part === 'string'),
+    ) &&
     typeof shell.plugins === 'object' &&
     shell.plugins !== null &&
     (shell.kind !== 'partial' || (typeof shell.postponed === 'object' && shell.postponed !== null));
@@ -438,8 +443,8 @@ class ResumeRun implements PartialRun {
   setup(ctx: RequestContext, plugins: readonly [string, PluginInstance | undefined][]): void {
     this.view.target = ctx;
     ctx.status = this.shell.status;
-    for (const [name, value] of this.shell.headers) {
-      ctx.responseHeaders.append(name, value);
+    for (const [name, parts] of this.shell.headers) {
+      ctx.responseHeaders.append(name, parts.join(this.nonce ?? ''));
     }
     for (const [name, instance] of plugins) {
       const restore = instance?.restore;

@@ -117,6 +117,7 @@ function State(): ReactNode {
   const ctx = useRenderContext();
   ctx.setState('shell', { at: 'shell' });
   ctx.setHeader('x-shop', 'yes');
+  ctx.setHeader('content-security-policy', `script-src 'nonce-${ctx.nonce}'`);
   return null;
 }
 
@@ -124,6 +125,11 @@ function Personal(): ReactNode {
   const ctx = useRenderContext();
   ctx.setState('hole', { name: ctx.cookies.name });
   return <p>personal</p>;
+}
+
+function SetsCookie(): ReactNode {
+  useRenderContext().appendHeader('set-cookie', 'sid=shared');
+  return null;
 }
 
 function Slow(): ReactNode {
@@ -274,8 +280,14 @@ describe('prerenderShell + resumeShell', () => {
       </Doc>
     );
     const shell = await prerenderShell(page, { url: URL_ });
-    const result = await resumeShell(shell, page, { request: visitor('Ada') });
+    const result = await resumeShell(shell, page, {
+      request: visitor('Ada'),
+      nonce: 'fresh0nce1234567890',
+    });
     expect(result.headers.get('x-shop')).toBe('yes');
+    expect(result.headers.get('content-security-policy')).toBe(
+      "script-src 'nonce-fresh0nce1234567890'",
+    );
     const html = await result.text();
     expect(html).toContain('data-kiln-state="shell">{"at":"shell"}</script>');
     expect(html).toContain('"name":"Ada"');
@@ -310,6 +322,17 @@ describe('prerenderShell + resumeShell', () => {
         onError: () => {},
       }),
     ).rejects.toMatchObject({ code: 'KILN_PRERENDER_FAILED' });
+  });
+
+  test('a shell that would set a cookie for every visitor is refused', async () => {
+    await expect(
+      prerenderShell(
+        <Doc>
+          <SetsCookie />
+        </Doc>,
+        { url: URL_ },
+      ),
+    ).rejects.toMatchObject({ code: 'KILN_PRERENDER_FAILED', message: /sets a cookie/ });
   });
 
   test('a value that is not a shell is refused with a stable code', () => {
