@@ -128,6 +128,8 @@ interface StoredShell {
 }
 
 const FORMAT = 1;
+/** How many parsed shells a cache keeps (the most recently read). */
+const PARSED_LIMIT = 256;
 const PLUGIN = 'kiln-cache';
 
 /** The page-cache control of a pre-render (tags, maxAge, noStore), as a plugin present in both halves. */
@@ -189,6 +191,8 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
   const now = options.now ?? Date.now;
   const flights = new Map<string, Promise<StoredShell | undefined>>();
   const pending = new Set<Promise<unknown>>();
+  /** The last parsed shell of recent keys, with the text it was parsed from. */
+  const parsed = new Map<string, { text: string; shell: Shell }>();
 
   const report = (error: unknown): void => options.onError?.(error);
   const track = (work: Promise<unknown>): void => {
@@ -310,9 +314,17 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
     const numbers = [meta.storedAt, meta.freshUntil, meta.staleUntil];
     if (meta.v !== FORMAT || !numbers.every((n) => typeof n === 'number')) return undefined;
     try {
-      const shell = JSON.parse(String(entry.value)) as Shell;
+      // A store hands back the same text until the shell changes: parse it once.
+      const text = String(entry.value);
+      let shell = parsed.get(key);
+      if (shell === undefined || shell.text !== text) {
+        shell = { text, shell: JSON.parse(text) as Shell };
+        parsed.delete(key);
+        if (parsed.size >= PARSED_LIMIT) parsed.delete(parsed.keys().next().value as string);
+        parsed.set(key, shell);
+      }
       return {
-        shell,
+        shell: shell.shell,
         storedAt: meta.storedAt as number,
         freshUntil: meta.freshUntil as number,
         staleUntil: meta.staleUntil as number,

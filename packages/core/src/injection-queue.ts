@@ -130,12 +130,12 @@ export class DocumentStream {
   }
 
   /**
-   * Partial pre-rendering: `html` (a stored prelude, the document up to before
+   * Partial pre-rendering: `prelude` (a stored prelude, the document up to before
    * `</body></html>`) is the shell; React's batches that follow (a resume) are later batches.
    */
-  continueAfter(html: string): void {
+  continueAfter(prelude: readonly Chunk[]): void {
     this.started = true;
-    this.send(html);
+    for (const chunk of prelude) this.send(chunk);
     this.emitQueue();
   }
 

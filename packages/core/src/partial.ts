@@ -35,6 +35,7 @@ import {
   withContextView,
 } from './dynamic';
 import { KilnError, messageOf } from './errors';
+import type { Chunk } from './injection-queue';
 import { addNonce, escapeAttribute } from './nonce';
 import { type PartialRun, type ReactStartOptions, renderPartial, renderToHtml } from './render';
 import { userAgentOf } from './request';
@@ -106,6 +107,23 @@ export interface PrerenderOptions
 }
 
 const SHELL_END = '</body></html>';
+const SHELL_END_BYTES = Buffer.from(SHELL_END);
+const ENCODED: unique symbol = Symbol('kiln.shell.encoded');
+
+/**
+ * The prelude's parts as bytes, encoded once per shell object and kept on it (not
+ * enumerable, so not stored): a shell served many times from memory is written with no copy.
+ */
+function encodedPrelude(shell: Shell): readonly Buffer[] {
+  const holder = shell as Shell & { [ENCODED]?: readonly Buffer[] };
+  const known = holder[ENCODED];
+  if (known !== undefined) return known;
+  const parts = shell.prelude.map((part) => Buffer.from(part));
+  if (Object.isExtensible(shell)) {
+    Object.defineProperty(shell, ENCODED, { value: parts, enumerable: false });
+  }
+  return parts;
+}
 
 /** A placeholder nonce no content can predict (the page cache's nonce rule: base64url, 24 chars). */
 function placeholderNonce(): string {
@@ -223,16 +241,22 @@ class PrerenderRun implements PartialRun {
 
   /** Aborts the pre-render once no plugin has work in flight and React took every ping. */
   private async endWhenStatic(): Promise<void> {
+    const signal = this.controller.signal;
+    // An abort (timeout, signal) ends the wait too, so a plugin that never becomes idle does
+    // not keep this loop, and the render it holds, alive.
+    const aborted = new Promise<void>((resolve) =>
+      signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
     for (;;) {
       await macrotask();
-      if (this.settled || this.controller.signal.aborted) return;
+      if (this.settled || signal.aborted) return;
       const busy: Promise<void>[] = [];
       for (const [, instance] of this.instances) {
         const waiting = instance?.idle?.();
         if (waiting !== undefined) busy.push(waiting);
       }
       if (busy.length === 0) break;
-      await Promise.all(busy);
+      await Promise.race([Promise.all(busy), aborted]);
     }
     this.controller.abort(this.staticDone);
   }
@@ -461,10 +485,16 @@ class ResumeRun implements PartialRun {
     }
   }
 
-  prelude(): string {
-    const attribute = this.nonce ? ` nonce="${escapeAttribute(this.nonce)}"` : '';
-    const html = this.shell.prelude.join(attribute);
-    return this.shell.kind === 'static' ? html + SHELL_END : html;
+  prelude(): readonly Chunk[] {
+    const parts = encodedPrelude(this.shell);
+    const attribute = Buffer.from(this.nonce ? ` nonce="${escapeAttribute(this.nonce)}"` : '');
+    const chunks: Chunk[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      if (i > 0 && attribute.length > 0) chunks.push(attribute);
+      chunks.push(parts[i] as Buffer);
+    }
+    if (this.shell.kind === 'static') chunks.push(SHELL_END_BYTES);
+    return chunks;
   }
 
   start(app: ReactNode, options: ReactStartOptions): PipeableStream {

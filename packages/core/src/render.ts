@@ -102,7 +102,7 @@ export function renderToHtml(
 export interface PartialRun {
   start(app: ReactNode, options: ReactStartOptions): PipeableStream;
   setup(ctx: RequestContext, plugins: readonly [string, PluginInstance | undefined][]): void;
-  prelude?(): string;
+  prelude?(): readonly Chunk[];
 }
 
 /** What `Render` hands to React's renderer. */
