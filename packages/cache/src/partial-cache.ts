@@ -392,10 +392,16 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
       // the same providers as in the pre-render; tags set in holes do not change the shell
       plugins: [controlPlugin(createControl()), ...(renderOptions.plugins ?? [])],
     });
+    // A crawler (or `mode: 'buffer'`) got the whole page rendered for it, not the shell.
+    const rendered = result.diagnostics.mode === 'buffer';
     return respond(result, {
-      status: status === 'partial' && shell.kind === 'static' ? 'hit' : status,
+      status: rendered
+        ? 'bypass'
+        : status === 'partial' && shell.kind === 'static'
+          ? 'hit'
+          : status,
       key,
-      reason: undefined,
+      reason: rendered ? 'rendered in full for a crawler (buffer mode)' : undefined,
       coalesced,
       holes: shell.holes.length,
       tags: stored.tags,

@@ -97,6 +97,22 @@ describe('partialCache', () => {
     expect(counter.shell).toBe(1);
   });
 
+  it('a crawler bypasses the shell: the whole page is rendered for it', async () => {
+    const { shells } = setup();
+    const counter = { shell: 0 };
+    await (await shells.render(<Page counter={counter} />, { request: request('A') })).text();
+    await shells.idle();
+    const bot = await shells.render(<Page counter={counter} />, {
+      request: new Request('http://shop.test/shop', {
+        headers: { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' },
+      }),
+    });
+    expect(bot.headers.get('x-kiln-cache')).toBe('bypass');
+    const html = await body(bot);
+    expect(html).toContain('Hello guest');
+    expect(html).not.toContain('$RC');
+  });
+
   it('a page without holes is a hit; POST bypasses', async () => {
     const { shells } = setup();
     const counter = { shell: 0 };

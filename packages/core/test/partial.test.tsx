@@ -324,6 +324,20 @@ describe('prerenderShell + resumeShell', () => {
     ).rejects.toMatchObject({ code: 'KILN_PRERENDER_FAILED' });
   });
 
+  test('a crawler gets the whole page rendered for it, not a resume that needs JavaScript', async () => {
+    const shell = await prerenderShell(<Shop />, { url: URL_ });
+    const request = new Request(URL_, {
+      headers: {
+        'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)',
+        cookie: 'name=Bot',
+      },
+    });
+    const html = await (await resumeShell(shell, <Shop />, { request })).text();
+    expect(html).toContain('Hello Bot');
+    expect(html).not.toContain('greeting-fallback');
+    expect(html).not.toContain('$RC');
+  });
+
   test('a shell that would set a cookie for every visitor is refused', async () => {
     await expect(
       prerenderShell(
