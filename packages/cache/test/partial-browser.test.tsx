@@ -22,6 +22,9 @@ import { memberPrice, PartialShop, PERSONAL, resolvers, typeDefs } from './fixtu
  * errors are console errors).
  */
 
+const BROWSER_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
+
 let site: Listening;
 let chromium: BrowserSession;
 let shells: PartialCache;
@@ -90,6 +93,8 @@ afterAll(async () => {
 
 interface Visit {
   cache: string | null;
+  /** The document holds React's reveal of a resumed hole (not a full render). */
+  resumed: boolean;
   greeting: string;
   member: string;
   consoleErrors: string[];
@@ -99,7 +104,11 @@ interface Visit {
 
 /** Loads the shop as `user` (or a guest); with `hydrate: false` the client bundle is blocked. */
 async function visit(user: string | undefined, hydrate = true): Promise<Visit> {
-  const context = await chromium.context({ viewport: { width: 800, height: 600 } });
+  // a browser's user agent: headless Chromium's own is a crawler's, which gets a full render
+  const context = await chromium.context({
+    viewport: { width: 800, height: 600 },
+    userAgent: BROWSER_UA,
+  });
   try {
     if (user) await context.addCookies([{ name: 'user', value: user, url: site.url }]);
     const page = await context.newPage();
@@ -114,6 +123,8 @@ async function visit(user: string | undefined, hydrate = true): Promise<Visit> {
     });
     if (!hydrate) await page.route('**/client.js', (route) => route.abort());
     const response = await page.goto(`${site.url}/`, { waitUntil: 'load' });
+    const cache = response?.headers()['x-kiln-cache'] ?? null;
+    const document = (await response?.text()) ?? '';
     if (hydrate) await page.waitForSelector('html[data-hydrated="1"]');
     // both holes revealed (by React's inline scripts, with or without the bundle)
     await page.waitForSelector('ul[data-testid="member"]');
@@ -122,7 +133,8 @@ async function visit(user: string | undefined, hydrate = true): Promise<Visit> {
     const member = (await page.textContent('[data-testid="member"]')) ?? '';
     const screenshot = await page.screenshot({ fullPage: true });
     return {
-      cache: response?.headers()['x-kiln-cache'] ?? null,
+      cache,
+      resumed: document.includes('$RC('),
       greeting,
       member,
       // the blocked bundle is the one failed load of the page that is not hydrated
@@ -141,6 +153,7 @@ describe('a partial page in Chromium, under a strict nonce CSP', () => {
   it('a signed-in visitor gets their greeting and prices in the shell, hydrated with no request and no error', async () => {
     const ada = await visit('Ada');
     expect(ada.cache).toBe('partial');
+    expect(ada.resumed).toBe(true);
     expect(ada.greeting).toBe('Hello Ada');
     expect(ada.member).toContain(`member ${memberPrice('Ada', 1)}`);
     expect(ada.consoleErrors).toEqual([]);
@@ -151,6 +164,7 @@ describe('a partial page in Chromium, under a strict nonce CSP', () => {
   it('a guest gets the guest parts from the same shell', async () => {
     const guest = await visit(undefined);
     expect(guest.cache).toBe('partial');
+    expect(guest.resumed).toBe(true);
     expect(guest.greeting).toBe('Hello Guest');
     expect(guest.member).toContain('member 100');
     expect(guest.member).not.toContain(String(memberPrice('Ada', 1)));
@@ -162,6 +176,7 @@ describe('a partial page in Chromium, under a strict nonce CSP', () => {
     const before = await visit('Ada', false);
     const after = await visit('Ada');
     expect(before.greeting).toBe('Hello Ada');
+    expect([before.cache, after.cache]).toEqual(['partial', 'partial']);
     expect(before.consoleErrors).toEqual([]);
     expect(before.screenshot.equals(after.screenshot)).toBe(true);
   });

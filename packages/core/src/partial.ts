@@ -143,6 +143,18 @@ async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Buff
   return Buffer.concat(parts);
 }
 
+/**
+ * Adds the nonce to the `<link rel="modulepreload">` and `<link rel="preload">` tags React wrote
+ * (in React's own attribute order, `rel` first; a strict `script-src` blocks a module preload
+ * without it).
+ */
+function withPreloadNonce(html: string, nonce: string): string {
+  return html.replace(
+    /<link rel="(?:modulepreload|preload)"(?![^>]*\snonce=)/g,
+    (tag) => `<link nonce="${nonce}"${tag.slice('<link'.length)}`,
+  );
+}
+
 const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The pre-render's side of the render: starts `prerenderToNodeStream` and ends it when only holes are left. */
@@ -390,11 +402,12 @@ export async function prerenderShell(app: ReactNode, options: PrerenderOptions):
       { cause: run.externalAbort ?? failures[0] },
     );
   }
-  // React's own scripts in a prelude carry no nonce (React issue 27268): give every script and
-  // style one, then cut the placeholder out.
-  const prelude = addNonce(html.slice(0, -SHELL_END.length), run.nonce).split(
-    ` nonce="${run.nonce}"`,
-  );
+  // React's own scripts in a prelude carry no nonce (React issue 27268), nor do its preload
+  // links: give every script, style and preload link one, then cut the placeholder out.
+  const prelude = addNonce(
+    withPreloadNonce(html.slice(0, -SHELL_END.length), run.nonce),
+    run.nonce,
+  ).split(` nonce="${run.nonce}"`);
   if (prelude.some((part) => part.includes(run.nonce))) {
     throw new KilnError(
       'KILN_PRERENDER_FAILED',

@@ -140,7 +140,11 @@ function Slow(): ReactNode {
 describe('prerenderShell + resumeShell', () => {
   test('a boundary that reads a cookie is a hole: the shell holds no visitor, each resume its own', async () => {
     const pre = collect();
-    const shell = await prerenderShell(<Shop />, { url: URL_, onError: pre.onError });
+    const shell = await prerenderShell(<Shop />, {
+      url: URL_,
+      onError: pre.onError,
+      bootstrapModules: ['/client.js'],
+    });
     expect(pre.errors).toEqual([]);
     expect(shell.kind).toBe('partial');
     expect(shell.holes).toEqual(['Greeting']);
@@ -172,6 +176,11 @@ describe('prerenderShell + resumeShell', () => {
       expect(tag).toContain('nonce="nonceAda1234567890ab"');
     expect(scriptAndStyleTags(adaHtml).length).toBeGreaterThan(1);
     expect(adaHtml.match(/nonce="/g)?.length).toBe(adaHtml.match(/nonce="nonceAda/g)?.length);
+    // the module preload too: a strict script-src blocks it without the nonce
+    expect(adaHtml).toMatch(
+      /<link nonce="nonceAda1234567890ab" rel="modulepreload"[^>]*href="\/client.js"/,
+    );
+    expect(adaHtml).toMatch(/<script nonce="nonceAda1234567890ab" type="module" src="\/client.js"/);
   });
 
   test('<Dynamic> makes its boundary a hole; the page without a nonce has none', async () => {
