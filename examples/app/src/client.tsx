@@ -25,19 +25,26 @@ const report: HydrationReport = { hydrated: false, recoverableErrors: [] };
 window.__kilnExample = report;
 const config = readState<ClientConfig>(CLIENT_CONFIG_KEY) ?? { graphqlUrl: '/graphql' };
 
-hydrate(<App url={location.href} onHydrated={() => (report.hydrated = true)} />, {
-  plugins: [
-    emotionClient(),
-    apolloClient({
-      makeClient: () =>
-        new ApolloClient({
-          cache: new InMemoryCache(),
-          link: new HttpLink({ uri: config.graphqlUrl }),
-        }),
-    }),
-  ],
-  onRecoverableError(error) {
-    report.recoverableErrors.push(String(error instanceof Error ? error.message : error));
-    console.error('[kiln/example] recoverable error during hydration:', error);
+hydrate(
+  <App
+    url={location.href}
+    partial={config.partial === true}
+    onHydrated={() => (report.hydrated = true)}
+  />,
+  {
+    plugins: [
+      emotionClient(),
+      apolloClient({
+        makeClient: () =>
+          new ApolloClient({
+            cache: new InMemoryCache(),
+            link: new HttpLink({ uri: config.graphqlUrl }),
+          }),
+      }),
+    ],
+    onRecoverableError(error) {
+      report.recoverableErrors.push(String(error instanceof Error ? error.message : error));
+      console.error('[kiln/example] recoverable error during hydration:', error);
+    },
   },
-});
+);

@@ -5,4 +5,6 @@ export const CLIENT_CONFIG_KEY = 'example-config';
 export interface ClientConfig {
   /** The GraphQL endpoint the browser queries (`/graphql`, or `GRAPHQL_URL`). */
   graphqlUrl: string;
+  /** The pages are built for partial pre-rendering (`KILN_CACHE=partial`). */
+  partial?: boolean;
 }

@@ -3,4 +3,6 @@ import { pageCacheFromEnvironment } from './cache';
 import { startServer } from './server';
 
 const cache = await pageCacheFromEnvironment(process.env);
-await runFromEnvironment('Express', (options) => startServer({ ...options, pages: cache?.pages }));
+await runFromEnvironment('Express', (options) =>
+  startServer({ ...options, pages: cache?.pages, partial: cache?.partial === true }),
+);

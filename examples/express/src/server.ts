@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { PageCache } from '@kiln/cache';
+import type { PageCache, PartialCache } from '@kiln/cache';
 import {
   createShop,
   isFilePath,
@@ -30,8 +30,11 @@ function plainErrors(error: unknown, _req: Request, res: Response, next: NextFun
 
 /** Options of the Express example: the shared ones, and an optional page cache. */
 export interface ExpressServerOptions extends ServerOptions {
-  /** Serves anonymous pages from this cache (`KILN_CACHE=memory|redis`, see `src/cache.ts`). */
-  pages?: PageCache;
+  /**
+   * Serves anonymous pages from this cache (`KILN_CACHE=memory|redis`), or every page from its
+   * shell (`KILN_CACHE=partial`, with `partial: true`); see `src/cache.ts`.
+   */
+  pages?: PageCache | PartialCache;
 }
 
 /**

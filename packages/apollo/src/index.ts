@@ -9,5 +9,5 @@
 export type { KilnApolloErrorCode } from './errors';
 export { KilnApolloError } from './errors';
 export { defaultForwardedHeaders, forwardHeaders } from './forward-headers';
-export type { ApolloPluginOptions, ApolloStrategy } from './plugin';
+export type { ApolloPluginOptions, ApolloStrategy, PersonalOperation } from './plugin';
 export { apollo } from './plugin';

@@ -1,12 +1,19 @@
-import type { ApolloClient } from '@apollo/client';
+import type { ApolloClient, OperationVariables } from '@apollo/client';
 import { prerenderStatic } from '@apollo/client/react/ssr';
-import type { KilnPlugin, PluginInstance, RenderContext } from '@kiln/core';
+import {
+  isPrerendering,
+  type KilnPlugin,
+  type PluginInstance,
+  type RenderContext,
+  requestInput,
+} from '@kiln/core';
 import { serialize, stateScript } from '@kiln/serialize';
+import { getOperationAST } from 'graphql';
 import { createElement, type ReactNode } from 'react';
 import { prerenderToNodeStream } from 'react-dom/static';
 import { KilnApolloError } from './errors';
 import { KilnApolloProvider } from './provider';
-import { RequestSession } from './session';
+import { RequestSession, type ShellSnapshot } from './session';
 import { serverHookWrappers } from './ssr-hooks';
 import { isValidKey, queueName, type StreamChunk, scriptStringLiteral } from './transport';
 
@@ -36,6 +43,33 @@ export interface ApolloPluginOptions {
   key?: string;
   /** Upper bound of prefetch renders with the `'prerender'` strategy. Default 50. */
   maxPrerenders?: number;
+  /**
+   * Partial pre-rendering (experimental): the operations whose result depends on the visitor
+   * (their forwarded cookie or authorization). While `prerenderShell` renders the shell, a
+   * hook asking for one of them suspends for good, so its Suspense boundary becomes a hole,
+   * fetched for each request with that visitor's headers. The pre-render has no visitor and
+   * forwards no header, so a personal operation left out here would put the guest's answer in
+   * the shell. Default: none.
+   */
+  personal?: (operation: PersonalOperation) => boolean;
+}
+
+/**
+ * What {@link ApolloPluginOptions.personal} is asked about.
+ *
+ * @example
+ * ```ts
+ * import type { PersonalOperation } from '@kiln/apollo';
+ *
+ * const personal = (operation: PersonalOperation) =>
+ *   operation.operationName === 'Viewer' || operation.operationName === 'Cart';
+ * ```
+ */
+export interface PersonalOperation {
+  /** The operation's name (`query Viewer { … }` → `Viewer`). */
+  readonly operationName: string | undefined;
+  /** Its variables. */
+  readonly variables: OperationVariables | undefined;
 }
 
 const CLAIM = Symbol.for('kiln.apollo.claimed');
@@ -149,6 +183,16 @@ export function apollo(options: ApolloPluginOptions): KilnPlugin {
         record: stream,
         onError: (error) => ctx.reportError(error, { phase: 'plugin', plugin: 'apollo' }),
       });
+      const personal = options.personal;
+      if (personal) {
+        session.beforeFetch = (query, variables) => {
+          if (!isPrerendering(ctx)) return;
+          const operationName = getOperationAST(query)?.name?.value;
+          if (personal({ operationName, variables })) {
+            requestInput(ctx, `the personal GraphQL operation ${operationName ?? '(anonymous)'}`);
+          }
+        };
+      }
       const onAbort = (): void => session.abort(ctx.signal.reason);
       if (ctx.signal.aborted) session.abort(ctx.signal.reason);
       else ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -179,6 +223,25 @@ export function apollo(options: ApolloPluginOptions): KilnPlugin {
           cacheOf(client)[CLAIM] = 'done';
         },
         diagnostics: () => ({ strategy, ...session.stats }),
+        idle: () => session.idle(),
+        snapshot: () => session.snapshot(),
+        restore: (snapshot) => {
+          if (snapshot === undefined) return;
+          const shell = snapshot as ShellSnapshot;
+          if (
+            typeof shell !== 'object' ||
+            shell === null ||
+            typeof shell.cache !== 'object' ||
+            !Array.isArray(shell.docs) ||
+            !Array.isArray(shell.ops)
+          ) {
+            throw new KilnApolloError(
+              'KILN_APOLLO_BAD_OPTIONS',
+              'the shell holds no snapshot of @kiln/apollo this version can read; pre-render the shell again with this version',
+            );
+          }
+          session.restore(shell);
+        },
       };
       if (strategy === 'prerender') {
         instance.prepare = async (app: ReactNode) => {

@@ -42,6 +42,16 @@ export interface HookFetchOptions {
   context?: unknown;
 }
 
+/** What `@kiln/apollo` keeps with a pre-rendered shell (JSON). */
+export interface ShellSnapshot {
+  /** The shell's cache extract. */
+  cache: unknown;
+  /** The documents the shell numbered, by number. */
+  docs: string[];
+  /** The operations the shell fetched, as `docId|canonical variables`. */
+  ops: string[];
+}
+
 /** What the session counts for `RenderResult.diagnostics.plugins.apollo`. */
 export interface ApolloStats {
   passes: number;
@@ -117,6 +127,10 @@ export class RequestSession {
   };
   /** Set while a prefetch strategy (prerenderStatic) renders; then wrappers defer to Apollo's. */
   preparing = false;
+  /** Called by the hook wrappers before the server fetches or reads a query (partial pre-rendering). */
+  beforeFetch:
+    | ((query: DocumentNode, variables: OperationVariables | undefined) => void)
+    | undefined;
 
   private readonly fetches = new Map<DocumentNode, Map<string, FetchEntry>>();
   private readonly fulfilled: TrackedThenable;
@@ -139,6 +153,15 @@ export class RequestSession {
   private readonly restoreCache: (() => void) | undefined;
   private readonly restoreSuspenseCache: () => void;
   private inFlight = 0;
+  /** Operations through the link plus server fetches not yet settled. */
+  private active = 0;
+  private idlePromise: Promise<void> | undefined;
+  private resolveIdle: (() => void) | undefined;
+  private readonly docIdsByText = new Map<string, number>();
+  /** On resume: the operations (`docId|variables`) the shell's data answers. */
+  private shellOps: Set<string> | undefined;
+  /** Every operation a hook asked the server for, as `docId|variables`. */
+  private readonly ensured = new Set<string>();
   private waitingSince = 0;
   private settledDepth = 0;
   private stopped = false;
@@ -163,7 +186,6 @@ export class RequestSession {
           const onInitial = (operation.getContext() as { [INITIAL_RESULT]?: () => void })[
             INITIAL_RESULT
           ];
-          if (!this.record && !onInitial) return forward(operation);
           // While streaming, the browser learns which operations the server has in flight, so
           // a hook that hydrates before the result arrived waits for it instead of fetching.
           const key: WireKey | undefined = this.record
@@ -172,8 +194,12 @@ export class RequestSession {
           if (key) this.started(key);
           return new Observable((subscriber) => {
             let open = true;
+            this.busy(1);
             const finish = (): void => {
-              if (open && key) this.finished(key);
+              if (open) {
+                if (key) this.finished(key);
+                this.busy(-1);
+              }
               open = false;
             };
             const subscription = forward(operation).subscribe({
@@ -205,6 +231,47 @@ export class RequestSession {
     this.restoreSuspenseCache = this.trackSuspenseCache();
   }
 
+  /**
+   * Undefined when no operation or server fetch is in flight, else a promise that resolves
+   * once none is (partial pre-rendering waits for it before it ends the pre-render).
+   */
+  idle(): Promise<void> | undefined {
+    if (this.active === 0) return undefined;
+    this.idlePromise ??= new Promise((resolve) => {
+      this.resolveIdle = resolve;
+    });
+    return this.idlePromise;
+  }
+
+  /** What a pre-rendered shell holds: its cache, the documents it numbered, the operations it ran. */
+  snapshot(): ShellSnapshot {
+    const failed = new Set<string>();
+    for (const [query, byVariables] of this.fetches) {
+      const id = this.docId(query);
+      for (const [variables, entry] of byVariables) {
+        if (entry.error !== undefined) failed.add(`${id}|${variables}`);
+      }
+    }
+    const ops = [...this.ensured].filter((op) => !failed.has(op));
+    return { cache: this.client.cache.extract(), docs: [...this.docTexts], ops };
+  }
+
+  /**
+   * Resumes from a shell: the cache holds the shell's data (the path to each hole renders from
+   * it, with no request), document numbers continue those the browser already has, and only
+   * the shell's own operations are served from that data: a hole's query is fetched for this
+   * request.
+   */
+  restore(snapshot: ShellSnapshot): void {
+    this.client.cache.restore(snapshot.cache as never);
+    for (const text of snapshot.docs) {
+      this.docIdsByText.set(text, this.docTexts.length);
+      this.docTexts.push(text);
+    }
+    this.sentDocs = this.docTexts.length;
+    this.shellOps = new Set(snapshot.ops);
+  }
+
   /** A thenable that is already fulfilled, for hook calls that need no fetch. */
   get ready(): TrackedThenable {
     return this.fulfilled;
@@ -233,7 +300,11 @@ export class RequestSession {
       returnPartialData: true,
       optimistic: false,
     });
-    if (diff.complete) return this.fulfilled;
+    const op = `${this.docId(query)}|${key}`;
+    this.ensured.add(op);
+    if (diff.complete && (this.shellOps === undefined || this.shellOps.has(op))) {
+      return this.fulfilled;
+    }
     if (!byVariables) {
       byVariables = new Map();
       this.fetches.set(query, byVariables);
@@ -344,6 +415,7 @@ export class RequestSession {
     const errorPolicy =
       options.errorPolicy ?? this.client.defaultOptions.watchQuery?.errorPolicy ?? 'none';
     this.stats.fetches++;
+    this.busy(1);
     if (this.inFlight++ === 0) this.waitingSince = now();
     let reachedInitial = (): void => {};
     const deferred = hasDefer(query);
@@ -394,8 +466,19 @@ export class RequestSession {
       if (entry.depth > this.settledDepth) this.settledDepth = entry.depth;
       if (entry.depth > this.stats.waterfallDepth) this.stats.waterfallDepth = entry.depth;
       if (--this.inFlight === 0) this.stats.waitingMs += now() - this.waitingSince;
+      this.busy(-1);
     });
     return entry;
+  }
+
+  private busy(delta: 1 | -1): void {
+    this.active += delta;
+    if (this.active === 0 && this.resolveIdle) {
+      const resolve = this.resolveIdle;
+      this.idlePromise = undefined;
+      this.resolveIdle = undefined;
+      resolve();
+    }
   }
 
   private started(key: WireKey): void {
@@ -431,8 +514,13 @@ export class RequestSession {
   private docId(query: DocumentNode): number {
     let id = this.docIds.get(query);
     if (id === undefined) {
-      id = this.docTexts.length;
-      this.docTexts.push(print(query));
+      const text = print(query);
+      id = this.docIdsByText.get(text);
+      if (id === undefined) {
+        id = this.docTexts.length;
+        this.docTexts.push(text);
+        this.docIdsByText.set(text, id);
+      }
       this.docIds.set(query, id);
     }
     return id;

@@ -45,6 +45,7 @@ function fetchableOptions(
 /** The hook's client and, when the server fetches its query, its options. */
 function useFetchable(
   session: RequestSession,
+  query: DocumentNode,
   options: unknown,
   allowSsrFalse: boolean,
 ): { client: ApolloClient; fetchable: HookOptions | undefined } {
@@ -54,6 +55,9 @@ function useFetchable(
     client === session.client
       ? fetchableOptions(opts, client.defaultOptions.watchQuery?.fetchPolicy, allowSsrFalse)
       : undefined;
+  // A personal operation suspends here for good during a partial pre-render (its boundary
+  // becomes a hole), before anything is fetched or read.
+  if (fetchable) session.beforeFetch?.(query, fetchable.variables);
   return { client, fetchable };
 }
 
@@ -77,7 +81,7 @@ function useServerFetch(
   startSiblings: boolean,
   initial = false,
 ): HookOptions | undefined {
-  const { client, fetchable } = useFetchable(session, options, allowSsrFalse);
+  const { client, fetchable } = useFetchable(session, query, options, allowSsrFalse);
   const [secondRun, setSecondRun] = useState(false);
   const thenable = fetchable ? session.ensure(query, fetchable, initial) : session.ready;
   if (startSiblings && thenable.status === 'pending') {
@@ -168,7 +172,7 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
     // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
     function useKilnServerBackgroundQuery(query, options) {
       // Apollo's own hook fetches; Kiln only notes what the browser must not fetch again.
-      const { client, fetchable } = useFetchable(session, options, true);
+      const { client, fetchable } = useFetchable(session, query, options, true);
       if (fetchable) markIfRefetching(session, query, fetchable, client);
       return original(query, options);
     };

@@ -7,7 +7,8 @@ export type KilnCacheErrorCode =
   | 'INVALID_TARGET'
   | 'CORRUPT_ENTRY'
   | 'ENTRY_TOO_LARGE'
-  | 'DATA_NOT_STORED';
+  | 'DATA_NOT_STORED'
+  | 'NOT_STORED';
 
 /**
  * An error raised by `@kiln/cache`. The message names the problem and the fix; `code` is

@@ -14,6 +14,14 @@ export { memoryStore } from './memory-store';
 export type { PageCache, PageCacheOptions, PageResult } from './page-cache';
 export { pageCache } from './page-cache';
 export type { BufferedSinks, PageCacheInfo, PageCacheStatus } from './page-result';
+export type {
+  PartialCache,
+  PartialCacheInfo,
+  PartialCacheOptions,
+  PartialCacheStatus,
+  PartialResult,
+} from './partial-cache';
+export { partialCache } from './partial-cache';
 export type { RedisClientLike, RedisStore, RedisStoreOptions } from './redis-store';
 export { redisStore } from './redis-store';
 export { hasCookie } from './request';

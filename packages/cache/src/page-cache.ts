@@ -756,7 +756,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * can: the host must be a strict `host[:port]` (the raw `Host` header too, when there is one),
  * and no part may hold control characters or be over-long.
  */
-function invalidKeyPart(request: RequestInfo, vary: readonly string[]): string | undefined {
+export function invalidKeyPart(request: RequestInfo, vary: readonly string[]): string | undefined {
   const host = request.url.host;
   if (host.length > MAX_HOST || !HOST_PATTERN.test(host)) return 'invalid key: host';
   const raw = request.headers.get('host');

@@ -7,6 +7,8 @@
 
 export type { ReadStateOptions } from '@kiln/serialize/client';
 export { useRenderContext } from './client-context';
+export type { DynamicProps } from './dynamic';
+export { Dynamic, useDynamic } from './dynamic';
 export type { HydrateOptions } from './hydrate';
 export { hydrate } from './hydrate';
 export { readState } from './read-state';

@@ -24,7 +24,10 @@ export type KilnErrorCode =
   | 'KILN_WAIT_FOR_REJECTED'
   | 'KILN_STATE_ERROR'
   | 'KILN_NO_CONTAINER'
-  | 'KILN_INVALID_NONCE';
+  | 'KILN_INVALID_NONCE'
+  | 'KILN_DYNAMIC_SHELL'
+  | 'KILN_PRERENDER_FAILED'
+  | 'KILN_INVALID_SHELL';
 
 /**
  * The error class of `@kiln/core`. Its message reads `[kiln/core] <problem>; <how to fix>`

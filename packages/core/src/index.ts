@@ -7,9 +7,13 @@
 
 export { detectBot } from './bots';
 export { useRenderContext } from './context';
+export type { DynamicProps } from './dynamic';
+export { Dynamic, isPrerendering, requestInput, useDynamic } from './dynamic';
 export type { KilnErrorCode } from './errors';
 export { KilnError } from './errors';
 export { addNonce } from './nonce';
+export type { PrerenderOptions, Shell } from './partial';
+export { prerenderShell, resumeShell } from './partial';
 export { DEFAULT_TIMEOUT_MS, renderToHtml } from './render';
 export type { NormalizeOptions, RequestInput } from './request';
 export { normalizeRequest, parseHost } from './request';

@@ -129,6 +129,16 @@ export class DocumentStream {
     this.sink = sink;
   }
 
+  /**
+   * Partial pre-rendering: `prelude` (a stored prelude, the document up to before
+   * `</body></html>`) is the shell; React's batches that follow (a resume) are later batches.
+   */
+  continueAfter(prelude: readonly Chunk[]): void {
+    this.started = true;
+    for (const chunk of prelude) this.send(chunk);
+    this.emitQueue();
+  }
+
   /** Queues HTML (already carrying the nonce) for the next point between React batches. */
   inject(html: string): boolean {
     if (this.closed || html.length === 0) return !this.closed;

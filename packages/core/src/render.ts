@@ -94,6 +94,30 @@ export function renderToHtml(
   return new Render(element, options).run();
 }
 
+/**
+ * How partial pre-rendering (`partial.ts`) runs a render: it starts React itself (a pre-render
+ * or a resume instead of `renderToPipeableStream`), sees the context and the plugin instances
+ * once they are set up, and (on resume) gives the stored prelude that goes out before React's
+ * output. Internal: not exported from the package entry.
+ */
+export interface PartialRun {
+  start(app: ReactNode, options: ReactStartOptions): PipeableStream;
+  setup(ctx: RequestContext, plugins: readonly [string, PluginInstance | undefined][]): void;
+  prelude?(): readonly Chunk[];
+}
+
+/** What `Render` hands to React's renderer. */
+export type ReactStartOptions = Parameters<typeof renderToPipeableStream>[1] & {};
+
+/** `renderToHtml` with a partial pre-rendering run (internal, see {@link PartialRun}). */
+export function renderPartial(
+  element: ReactNode,
+  options: RenderOptions,
+  partial: PartialRun,
+): Promise<RenderResult> {
+  return new Render(element, options, partial).run();
+}
+
 class Render implements ContextHost, StreamHost, SinkHost {
   private readonly startedAt = performance.now();
   private readonly options: RenderOptions;
@@ -124,8 +148,9 @@ class Render implements ContextHost, StreamHost, SinkHost {
   private resolveFinished: ((d: RenderDiagnostics) => void) | undefined;
   private finishedPromise: Promise<RenderDiagnostics> | undefined;
   private resolveReady: (() => void) | undefined;
+  private readonly partial: PartialRun | undefined;
 
-  constructor(element: ReactNode, options: RenderOptions) {
+  constructor(element: ReactNode, options: RenderOptions, partial?: PartialRun) {
     this.element = element;
     let nonceError: KilnError | undefined;
     if (options.nonce !== undefined && !isValidNonce(options.nonce)) {
@@ -135,6 +160,7 @@ class Render implements ContextHost, StreamHost, SinkHost {
       options = { ...options, nonce: undefined };
     }
     this.options = options;
+    this.partial = partial;
     const explicit = options.mode === 'stream' || options.mode === 'buffer';
     const isBot = explicit ? undefined : detectBot(userAgentOf(options.request), options.isBot);
     const mode = explicit ? (options.mode as 'stream' | 'buffer') : isBot ? 'buffer' : 'stream';
@@ -220,6 +246,10 @@ class Render implements ContextHost, StreamHost, SinkHost {
           this.timed(entry, 'setup', () => setup.call(entry.plugin, this.ctx)),
         );
       }
+      this.partial?.setup(
+        this.ctx,
+        this.plugins.map((entry) => [entry.plugin.name, entry.instance]),
+      );
       let app: ReactNode = this.element;
       if (this.appStart !== undefined) app = withServerAppStart(app, this.appStart);
       for (let i = this.plugins.length - 1; i >= 0; i--) {
@@ -272,7 +302,8 @@ class Render implements ContextHost, StreamHost, SinkHost {
     const ready = new Promise<void>((resolve) => {
       this.resolveReady = resolve;
     });
-    this.react = renderToPipeableStream(app, {
+    const start = this.partial ? this.partial.start.bind(this.partial) : renderToPipeableStream;
+    this.react = start(app, {
       bootstrapModules: this.options.bootstrapModules,
       bootstrapScripts: this.options.bootstrapScripts,
       bootstrapScriptContent: this.options.bootstrapScriptContent,
@@ -673,6 +704,8 @@ class Render implements ContextHost, StreamHost, SinkHost {
       return;
     }
     this.stream.attach(sink);
+    const prelude = this.partial?.prelude?.();
+    if (prelude !== undefined) this.stream.continueAfter(prelude);
     this.react.pipe(this.stream as unknown as NodeJS.WritableStream);
   }
 

@@ -120,6 +120,25 @@ export interface PluginInstance {
   dispose?(): void | Promise<void>;
   /** Figures for `RenderResult.diagnostics.plugins[name]` (read when the render completes). */
   diagnostics?(): Record<string, number | string | boolean>;
+  /**
+   * Partial pre-rendering (experimental): whether the plugin has work in flight that the page
+   * waits for (e.g. GraphQL requests). `undefined` when it has none, else a promise that
+   * resolves once it has none. A pre-render ends when no plugin is busy and React has
+   * nothing left to do but the holes.
+   */
+  idle?(): Promise<void> | undefined;
+  /**
+   * Partial pre-rendering (experimental): after the pre-render, what the shell already sent
+   * (e.g. the CSS rules or the query results in the prelude), as a JSON value. It is stored
+   * with the shell and handed to `restore()` on every resume.
+   */
+  snapshot?(): unknown;
+  /**
+   * Partial pre-rendering (experimental): on resume, before the app renders, the value that
+   * `snapshot()` returned after the pre-render (`undefined` if it had none). The plugin must
+   * not send again what the prelude holds.
+   */
+  restore?(snapshot: unknown): void;
 }
 
 /** Timings and sizes of one render, for logging and benchmarks. */

@@ -47,7 +47,16 @@ describe('PluginInstance', () => {
   it('has only optional hooks', () => {
     expectTypeOf({}).toExtend<PluginInstance>();
     expectTypeOf<keyof PluginInstance>().toEqualTypeOf<
-      'wrap' | 'prepare' | 'head' | 'flush' | 'end' | 'dispose' | 'diagnostics'
+      | 'wrap'
+      | 'prepare'
+      | 'head'
+      | 'flush'
+      | 'end'
+      | 'dispose'
+      | 'diagnostics'
+      | 'idle'
+      | 'snapshot'
+      | 'restore'
     >();
   });
 

@@ -110,6 +110,19 @@ export function emotion(options: EmotionOptions = {}): KilnPlugin {
         head: () => collector.drain(nonce),
         flush: () => collector.drain(nonce),
         diagnostics: () => ({ key: cache.key, ...collector.stats() }),
+        // Partial pre-rendering: the prelude holds every rule the shell inserted; a resume marks
+        // them inserted, so the path to each hole inserts (and sends) only the hole's new rules.
+        snapshot: () => Object.keys(cache.inserted),
+        restore: (snapshot) => {
+          if (snapshot === undefined) return;
+          if (!Array.isArray(snapshot) || !snapshot.every((name) => typeof name === 'string')) {
+            throw new KilnEmotionError(
+              'EMOTION_INVALID_CACHE',
+              'the shell holds no list of emotion rule names; pre-render the shell again with this version of @kiln/emotion',
+            );
+          }
+          for (const name of snapshot) cache.inserted[name] ??= true;
+        },
       };
     },
   };

@@ -2,6 +2,7 @@ import { type ReactNode, useEffect } from 'react';
 import { CartProvider } from './cart';
 import { Home } from './pages/Home';
 import { NotFound } from './pages/NotFound';
+import { PartialHome } from './pages/PartialHome';
 import { ProductPage } from './pages/ProductPage';
 import { Redirect } from './pages/Redirect';
 import { matchRoute } from './routes';
@@ -9,9 +10,15 @@ import { matchRoute } from './routes';
 /**
  * The demo shop, the whole document (React 19 hoists each page's `<title>` and `<meta>` into
  * the head). `url` is the request's URL on the server and `location.href` in the browser;
- * `onHydrated` runs in the browser once the page is interactive.
+ * `onHydrated` runs in the browser once the page is interactive. `partial` picks the pages built
+ * for partial pre-rendering; the server and the browser must agree on it.
  */
-export function App(props: { url: string; onHydrated?: () => void }): ReactNode {
+export function App(props: {
+  url: string;
+  onHydrated?: () => void;
+  /** The front page built for partial pre-rendering (`KILN_CACHE=partial`). */
+  partial?: boolean;
+}): ReactNode {
   const { onHydrated } = props;
   useEffect(() => {
     onHydrated?.();
@@ -20,7 +27,7 @@ export function App(props: { url: string; onHydrated?: () => void }): ReactNode 
   let page: ReactNode;
   switch (route.page) {
     case 'home':
-      page = <Home />;
+      page = props.partial ? <PartialHome /> : <Home />;
       break;
     case 'product':
       page = <ProductPage id={route.id} />;

@@ -94,3 +94,53 @@ export const PICKS_QUERY: TypedDocumentNode<{
     }
   }
 `;
+
+/** The visitor alone (partial pre-rendering: the header is a hole). */
+export const VIEWER_QUERY: TypedDocumentNode<{ viewer: Viewer }> = gql`
+  query Viewer {
+    viewer {
+      ...ViewerFields
+    }
+  }
+  ${VIEWER_FIELDS}
+`;
+
+/** The front page without the visitor and their prices (partial pre-rendering: the shell). */
+export const CATALOG_QUERY: TypedDocumentNode<{
+  products: Omit<ProductSummary, 'price'>[];
+  visits: number;
+  serverTime: string;
+}> = gql`
+  query Catalog {
+    products {
+      id
+      name
+      hue
+      listPrice
+      stock
+    }
+    visits
+    serverTime
+  }
+`;
+
+/** This visitor's prices (partial pre-rendering: each card's price is a hole). */
+export const PRICES_QUERY: TypedDocumentNode<{ products: { id: string; price: number }[] }> = gql`
+  query Prices {
+    products {
+      id
+      price
+    }
+  }
+`;
+
+/**
+ * The operations whose answer depends on the visitor (their `visitor` cookie): with partial
+ * pre-rendering, `apollo({ personal })` makes their Suspense boundaries holes.
+ */
+export const PERSONAL_OPERATIONS: ReadonlySet<string> = new Set([
+  'Viewer',
+  'Prices',
+  'Home',
+  'Product',
+]);

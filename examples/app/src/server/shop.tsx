@@ -14,6 +14,7 @@ import {
 import { emotion } from '@kiln/emotion';
 import type { ReactNode } from 'react';
 import { App } from '../app/App';
+import { PERSONAL_OPERATIONS } from '../app/queries';
 import { PageResponseProvider } from '../app/response';
 import { CLIENT_CONFIG_KEY, type ClientConfig } from '../config';
 import { createShopGraphQL, type ShopGraphQL } from '../graphql/schema';
@@ -45,6 +46,12 @@ export interface ShopOptions {
    * `render: (element, options) => pages.render(element, options)`.
    */
   render?: (element: ReactNode, options: RenderOptions) => Promise<RenderResult>;
+  /**
+   * Builds the front page for partial pre-rendering (`KILN_CACHE=partial`): the visitor's header
+   * and prices are Suspense boundaries, and `apollo({ personal })` names the operations that
+   * depend on the visitor, so a shell cache stores the rest once.
+   */
+  partial?: boolean;
 }
 
 /** What a server needs to serve the shop: pages, GraphQL and static assets. */
@@ -84,11 +91,11 @@ function escapeAttribute(value: string): string {
 }
 
 /** Puts the request's own markup in place: render context to the pages, the URL to the router. */
-function ServerApp(): ReactNode {
+function ServerApp(props: { partial: boolean }): ReactNode {
   const ctx = useRenderContext();
   return (
     <PageResponseProvider value={ctx}>
-      <App url={ctx.url.href} />
+      <App url={ctx.url.href} partial={props.partial} />
     </PageResponseProvider>
   );
 }
@@ -111,7 +118,11 @@ export async function createShop(options: ShopOptions = {}): Promise<Shop> {
     picksGate: options.picksGate,
   });
   const remote = options.graphqlUrl;
-  const client: ClientConfig = { graphqlUrl: remote ?? '/graphql' };
+  const partial = options.partial === true;
+  const client: ClientConfig = {
+    graphqlUrl: remote ?? '/graphql',
+    ...(partial ? { partial } : {}),
+  };
   const onError =
     options.onError ??
     ((error: unknown, info: RenderErrorInfo) =>
@@ -156,13 +167,22 @@ export async function createShop(options: ShopOptions = {}): Promise<Shop> {
     assetsPrefix: ASSETS_PREFIX,
     assetFiles: manifest.files,
     render: (request, init) =>
-      (options.render ?? renderToHtml)(<ServerApp />, {
+      (options.render ?? renderToHtml)(<ServerApp partial={partial} />, {
         request,
         nonce: createNonce(),
         mode: wantsNoScript(request) ? 'buffer' : (options.mode ?? 'auto'),
         timeoutMs: options.timeoutMs ?? 10_000,
         signal: init?.signal,
-        plugins: [page, emotion(), apollo({ makeClient })],
+        plugins: [
+          page,
+          emotion(),
+          apollo({
+            makeClient,
+            ...(partial
+              ? { personal: ({ operationName }) => PERSONAL_OPERATIONS.has(operationName ?? '') }
+              : {}),
+          }),
+        ],
         bootstrapModules: [ASSETS_PREFIX + manifest.entry],
         onError,
       }),

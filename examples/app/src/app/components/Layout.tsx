@@ -98,20 +98,31 @@ function CartCount(): ReactNode {
   );
 }
 
-/** The frame of every page: global styles, the visitor's header, the server's clock. */
+/** The visitor's header: their colour, greeting and cart. */
+export function Header(props: { viewer: Viewer }): ReactNode {
+  return (
+    <Bar hue={visitorHue(props.viewer.name)}>
+      <Brand href="/">Kiln shop</Brand>
+      <Greeting viewer={props.viewer} />
+      <CartCount />
+    </Bar>
+  );
+}
+
+/**
+ * The frame of every page: global styles, the visitor's header (or `header`, e.g. a Suspense
+ * boundary around it), the server's clock.
+ */
 export function Layout(props: {
   viewer: Viewer;
+  header?: ReactNode;
   serverTime?: string;
   children: ReactNode;
 }): ReactNode {
   return (
     <>
       <Global styles={globalStyles} />
-      <Bar hue={visitorHue(props.viewer.name)}>
-        <Brand href="/">Kiln shop</Brand>
-        <Greeting viewer={props.viewer} />
-        <CartCount />
-      </Bar>
+      {props.header ?? <Header viewer={props.viewer} />}
       <Main>{props.children}</Main>
       {props.serverTime && (
         <footer
@@ -131,7 +142,8 @@ export function Layout(props: {
   );
 }
 
-const guest: Viewer = { name: null, signedIn: false, discountPercent: 0 };
+/** The header's visitor when nobody is signed in. */
+export const guest: Viewer = { name: null, signedIn: false, discountPercent: 0 };
 
 /** A page without data (errors, not found): the frame with a guest header. */
 export function PlainLayout(props: { children: ReactNode }): ReactNode {

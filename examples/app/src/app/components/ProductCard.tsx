@@ -20,15 +20,15 @@ const Card = styled.article<{ hue: number }>`
   }
 `;
 
-/** One product in the list. */
-export function ProductCard(props: { product: ProductSummary }): ReactNode {
+/** One product in the list; `price` replaces its price (e.g. a Suspense boundary around it). */
+export function ProductCard(props: { product: ProductSummary; price?: ReactNode }): ReactNode {
   const { product } = props;
   return (
     <Card hue={product.hue} data-testid={`product-${product.id}`}>
       <h3>
         <a href={`/products/${product.id}`}>{product.name}</a>
       </h3>
-      <Price price={product.price} listPrice={product.listPrice} />
+      {props.price ?? <Price price={product.price} listPrice={product.listPrice} />}
       <div>
         <StockBadge stock={product.stock} />
       </div>

@@ -14,6 +14,22 @@ const grid = css`
   gap: 20px;
 `;
 
+/** The front page's title, heading, visit counter, product grid and staff picks. */
+export function FrontPage(props: { visits: number; children: ReactNode }): ReactNode {
+  return (
+    <>
+      <title>Kiln shop · Kitchenware</title>
+      <meta name="description" content="Kettles, teapots and mugs, with live stock levels." />
+      <h1 css={{ margin: '0 0 4px' }}>Kitchenware</h1>
+      <p css={{ margin: '0 0 20px', color: '#52525b' }} data-live="visits" data-testid="visits">
+        This shop was visited {props.visits} times.
+      </p>
+      <div css={grid}>{props.children}</div>
+      <Picks />
+    </>
+  );
+}
+
 /** The front page: the catalogue with this visitor's prices, live stock and staff picks. */
 export function Home(): ReactNode {
   const { data, error } = useQuery(HOME_QUERY);
@@ -21,18 +37,11 @@ export function Home(): ReactNode {
   if (!data) return null;
   return (
     <Layout viewer={data.viewer} serverTime={data.serverTime}>
-      <title>Kiln shop · Kitchenware</title>
-      <meta name="description" content="Kettles, teapots and mugs, with live stock levels." />
-      <h1 css={{ margin: '0 0 4px' }}>Kitchenware</h1>
-      <p css={{ margin: '0 0 20px', color: '#52525b' }} data-live="visits" data-testid="visits">
-        This shop was visited {data.visits} times.
-      </p>
-      <div css={grid}>
+      <FrontPage visits={data.visits}>
         {data.products.map((product) => (
           <ProductCard key={product.id} product={product} />
         ))}
-      </div>
-      <Picks />
+      </FrontPage>
     </Layout>
   );
 }

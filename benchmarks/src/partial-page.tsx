@@ -1,0 +1,62 @@
+/**
+ * The shop page of `pnpm bench partial`: the visitor's header is the one hole (its `Viewer`
+ * operation is personal); the 60 product cards, priced for guests, and their reviews are the
+ * shell.
+ */
+import { useSuspenseQuery } from '@apollo/client/react';
+import { type ReactNode, Suspense } from 'react';
+import {
+  PRODUCTS_QUERY,
+  productsVariables,
+  REVIEWS_QUERY,
+  reviewsVariables,
+  VIEWER_QUERY,
+} from './shop/index';
+import { HeaderView, Loading, ProductCardView, ReviewListView } from './shop/page';
+
+function Header(): ReactNode {
+  const { data } = useSuspenseQuery(VIEWER_QUERY);
+  return <HeaderView viewer={data.viewer} />;
+}
+
+function Reviews(props: { productId: string }): ReactNode {
+  const { data } = useSuspenseQuery(REVIEWS_QUERY, {
+    variables: reviewsVariables(props.productId),
+  });
+  return <ReviewListView reviews={data.reviews} />;
+}
+
+function Products(): ReactNode {
+  const { data } = useSuspenseQuery(PRODUCTS_QUERY, { variables: productsVariables(null) });
+  return (
+    <div>
+      {data.products.map((product) => (
+        <ProductCardView
+          key={product.id}
+          product={product}
+          reviews={<Reviews productId={product.id} />}
+        />
+      ))}
+    </div>
+  );
+}
+
+/** The shop with the visitor's header as its one hole. */
+export function PartialShopPage(): ReactNode {
+  return (
+    <html lang="en">
+      <head>
+        <meta charSet="utf-8" />
+        <title>Kiln Pottery</title>
+      </head>
+      <body>
+        <Suspense fallback={<Loading lines={3} />}>
+          <Header />
+        </Suspense>
+        <main>
+          <Products />
+        </main>
+      </body>
+    </html>
+  );
+}

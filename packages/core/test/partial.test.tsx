@@ -1,0 +1,366 @@
+import { type ReactNode, Suspense, use } from 'react';
+import { describe, expect, test } from 'vitest';
+import {
+  Dynamic,
+  type KilnError,
+  type KilnPlugin,
+  prerenderShell,
+  type RenderErrorInfo,
+  resumeShell,
+  type Shell,
+  useRenderContext,
+} from '../src/index';
+import { Doc } from './helpers';
+
+const URL_ = 'http://shop.test/products?page=1';
+
+/** A visitor's request: their cookie, a browser user agent. */
+function visitor(name: string | undefined): Request {
+  const headers = new Headers({ 'user-agent': 'Mozilla/5.0 Chrome/120' });
+  if (name !== undefined) headers.set('cookie', `name=${name}`);
+  return new Request(URL_, { headers });
+}
+
+function Greeting(): ReactNode {
+  const name = useRenderContext().cookies.name;
+  return <p id="greeting">{name ? `Hello ${name}` : 'Hello guest'}</p>;
+}
+
+function Shop(props: { children?: ReactNode }): ReactNode {
+  const ctx = useRenderContext();
+  return (
+    <Doc title="Shop">
+      <h1>Products at {ctx.url.pathname}</h1>
+      <Suspense fallback={<p id="greeting-fallback">Welcome</p>}>
+        <Greeting />
+      </Suspense>
+      {props.children}
+    </Doc>
+  );
+}
+
+function collect(): {
+  errors: [unknown, RenderErrorInfo][];
+  onError: (e: unknown, i: RenderErrorInfo) => void;
+} {
+  const errors: [unknown, RenderErrorInfo][] = [];
+  return { errors, onError: (error, info) => errors.push([error, info]) };
+}
+
+/** The start tags of every script and style in `html`. */
+function scriptAndStyleTags(html: string): string[] {
+  return html.match(/<(script|style)\b[^>]*>/g) ?? [];
+}
+
+function Cart(): ReactNode {
+  return (
+    <Suspense fallback={<span id="cart">Cart</span>}>
+      <Dynamic name="cart">
+        <span id="cart">Cart (3)</span>
+      </Dynamic>
+    </Suspense>
+  );
+}
+
+function PlainPage(props: { renders: { count: number } }): ReactNode {
+  props.renders.count++;
+  return (
+    <Doc>
+      <p>Same for all</p>
+    </Doc>
+  );
+}
+
+function Header(): ReactNode {
+  const lang = useRenderContext().headers.get('accept-language');
+  return <header>{lang}</header>;
+}
+
+interface SlowSource {
+  pending: Promise<void> | undefined;
+  inFlight: boolean;
+  data: string | undefined;
+  load(): Promise<void>;
+}
+
+/** Static data that arrives after 50 macrotasks: an abort after a fixed number of turns would cut it. */
+function slowSource(): SlowSource {
+  const source: SlowSource = {
+    pending: undefined,
+    inFlight: false,
+    data: undefined,
+    load() {
+      source.pending ??= (async () => {
+        for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+        source.data = 'static reviews';
+      })().finally(() => {
+        source.inFlight = false;
+      });
+      source.inFlight = source.data === undefined;
+      return source.pending;
+    },
+  };
+  return source;
+}
+
+function Reviews(props: { source: SlowSource }): ReactNode {
+  if (props.source.data === undefined) use(props.source.load());
+  return <p id="reviews">{props.source.data}</p>;
+}
+
+function Broken(): ReactNode {
+  const name = useRenderContext().cookies.name;
+  throw new Error(`no cart for ${name}`);
+}
+
+function State(): ReactNode {
+  const ctx = useRenderContext();
+  ctx.setState('shell', { at: 'shell' });
+  ctx.setHeader('x-shop', 'yes');
+  ctx.setHeader('content-security-policy', `script-src 'nonce-${ctx.nonce}'`);
+  return null;
+}
+
+function Personal(): ReactNode {
+  const ctx = useRenderContext();
+  ctx.setState('hole', { name: ctx.cookies.name });
+  return <p>personal</p>;
+}
+
+function SetsCookie(): ReactNode {
+  useRenderContext().appendHeader('set-cookie', 'sid=shared');
+  return null;
+}
+
+function Slow(): ReactNode {
+  use(new Promise(() => {}));
+  return null;
+}
+
+describe('prerenderShell + resumeShell', () => {
+  test('a boundary that reads a cookie is a hole: the shell holds no visitor, each resume its own', async () => {
+    const pre = collect();
+    const shell = await prerenderShell(<Shop />, {
+      url: URL_,
+      onError: pre.onError,
+      bootstrapModules: ['/client.js'],
+    });
+    expect(pre.errors).toEqual([]);
+    expect(shell.kind).toBe('partial');
+    expect(shell.holes).toEqual(['Greeting']);
+    const prelude = shell.prelude.join('');
+    expect(prelude).toContain('<h1>Products at <!-- -->/products</h1>');
+    expect(prelude).toContain('id="greeting-fallback"');
+    expect(prelude).not.toContain('Hello');
+    expect(prelude).not.toContain('</body>');
+
+    const stored = JSON.parse(JSON.stringify(shell)) as Shell;
+    const [ada, guest] = await Promise.all([
+      resumeShell(stored, <Shop />, { request: visitor('Ada'), nonce: 'nonceAda1234567890ab' }),
+      resumeShell(stored, <Shop />, { request: visitor(undefined), nonce: 'nonceGuest123456789' }),
+    ]);
+    expect(ada.status).toBe(200);
+    expect(ada.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const [adaHtml, guestHtml] = await Promise.all([ada.text(), guest.text()]);
+    expect(adaHtml.startsWith(`<!DOCTYPE html>`)).toBe(true);
+    expect(adaHtml).toContain('Hello Ada');
+    expect(adaHtml).not.toContain('Hello guest');
+    expect(guestHtml).toContain('Hello guest');
+    expect(guestHtml).not.toContain('Ada');
+    // the prelude first (without its end), then the hole's segment, then the end, once
+    expect(adaHtml.indexOf('id="greeting-fallback"')).toBeLessThan(adaHtml.indexOf('Hello Ada'));
+    expect(adaHtml.endsWith('</body></html>')).toBe(true);
+    expect(adaHtml.split('</body>').length).toBe(2);
+    // a fresh nonce on every script and style of both halves, none of the pre-render's
+    for (const tag of scriptAndStyleTags(adaHtml))
+      expect(tag).toContain('nonce="nonceAda1234567890ab"');
+    expect(scriptAndStyleTags(adaHtml).length).toBeGreaterThan(1);
+    expect(adaHtml.match(/nonce="/g)?.length).toBe(adaHtml.match(/nonce="nonceAda/g)?.length);
+    // the module preload too: a strict script-src blocks it without the nonce
+    expect(adaHtml).toMatch(
+      /<link nonce="nonceAda1234567890ab" rel="modulepreload"[^>]*href="\/client.js"/,
+    );
+    expect(adaHtml).toMatch(/<script nonce="nonceAda1234567890ab" type="module" src="\/client.js"/);
+  });
+
+  test('<Dynamic> makes its boundary a hole; the page without a nonce has none', async () => {
+    const shell = await prerenderShell(
+      <Doc>
+        <Cart />
+      </Doc>,
+      { url: URL_ },
+    );
+    expect(shell.kind).toBe('partial');
+    expect(shell.prelude.join('')).not.toContain('Cart (3)');
+    const result = await resumeShell(
+      shell,
+      <Doc>
+        <Cart />
+      </Doc>,
+      { request: visitor(undefined) },
+    );
+    const html = await result.text();
+    expect(html).toContain('Cart (3)');
+    expect(html).not.toContain('nonce=');
+  });
+
+  test('a page that reads no request input is static: the stored document, no React render', async () => {
+    const renders = { count: 0 };
+    const shell = await prerenderShell(<PlainPage renders={renders} />, { url: URL_ });
+    expect(shell.kind).toBe('static');
+    expect(shell.postponed).toBeNull();
+    const html = await (
+      await resumeShell(shell, <PlainPage renders={renders} />, {
+        request: visitor('Ada'),
+        nonce: 'n0nce000000000000000',
+      })
+    ).text();
+    expect(renders.count).toBe(1);
+    expect(html).toContain('<p>Same for all</p>');
+    expect(html.endsWith('</p></body></html>') || html.endsWith('</script></body></html>')).toBe(
+      true,
+    );
+  });
+
+  test('request input read outside any boundary: the page is dynamic, the diagnostic names the component, resume renders in full', async () => {
+    const page = (
+      <Doc>
+        <Header />
+      </Doc>
+    );
+    const pre = collect();
+    const shell = await prerenderShell(page, { url: URL_, onError: pre.onError });
+    expect(shell.kind).toBe('dynamic');
+    expect(shell.reason).toContain('Header read request input (headers) outside any <Suspense>');
+    expect(pre.errors.map(([error, info]) => [(error as KilnError).code, info.level])).toEqual([
+      ['KILN_DYNAMIC_SHELL', 'warning'],
+    ]);
+    const request = new Request(URL_, { headers: { 'accept-language': 'fr-CH' } });
+    const html = await (await resumeShell(shell, page, { request })).text();
+    expect(html).toContain('<header>fr-CH</header>');
+  });
+
+  test('the pre-render waits for static work a plugin tracks, however many turns it takes, and never for the holes', async () => {
+    const source = slowSource();
+    const tracker: KilnPlugin = {
+      name: 'tracker',
+      setup: () => ({ idle: () => (source.inFlight ? source.pending : undefined) }),
+    };
+    const page = (
+      <Shop>
+        <Suspense fallback={<p>loading reviews</p>}>
+          <Reviews source={source} />
+        </Suspense>
+      </Shop>
+    );
+    const shell = await prerenderShell(page, { url: URL_, plugins: [tracker] });
+    expect(shell.holes).toEqual(['Greeting']);
+    expect(shell.prelude.join('')).toContain('static reviews');
+  });
+
+  test('a hole that throws on resume is a boundary error: reported, left to the client', async () => {
+    const page = (
+      <Doc>
+        <h1>Shop</h1>
+        <Suspense fallback={<p>cart</p>}>
+          <Broken />
+        </Suspense>
+      </Doc>
+    );
+    const shell = await prerenderShell(page, { url: URL_ });
+    const { errors, onError } = collect();
+    const result = await resumeShell(shell, page, { request: visitor('Ada'), onError });
+    const html = await result.text();
+    expect(result.status).toBe(200);
+    expect(html).toContain('<h1>Shop</h1>');
+    expect(html).toContain('$RX');
+    expect(errors.map(([error, info]) => [(error as Error).message, info.phase])).toEqual([
+      ['no cart for Ada', 'boundary'],
+    ]);
+  });
+
+  test('setState works in both halves; status and headers set in the shell are kept', async () => {
+    const page = (
+      <Doc>
+        <State />
+        <Suspense fallback={<p>wait</p>}>
+          <Personal />
+        </Suspense>
+      </Doc>
+    );
+    const shell = await prerenderShell(page, { url: URL_ });
+    const result = await resumeShell(shell, page, {
+      request: visitor('Ada'),
+      nonce: 'fresh0nce1234567890',
+    });
+    expect(result.headers.get('x-shop')).toBe('yes');
+    expect(result.headers.get('content-security-policy')).toBe(
+      "script-src 'nonce-fresh0nce1234567890'",
+    );
+    const html = await result.text();
+    expect(html).toContain('data-kiln-state="shell">{"at":"shell"}</script>');
+    expect(html).toContain('"name":"Ada"');
+    // the hole's state goes out with the hole, after the prelude
+    expect(html.indexOf('"name":"Ada"')).toBeGreaterThan(html.indexOf('<p>wait</p>'));
+    expect(html.indexOf('"name":"Ada"')).toBeLessThan(html.indexOf('id="S:0"'));
+  });
+
+  test('a pre-render aborted before its static work was done is not a shell', async () => {
+    const controller = new AbortController();
+    const tracker: KilnPlugin = {
+      name: 'never-idle',
+      setup: () => ({
+        idle: () => {
+          controller.abort(new Error('the visitor left'));
+          return new Promise<void>(() => {});
+        },
+      }),
+    };
+    const page = (
+      <Doc>
+        <Suspense fallback={<p>x</p>}>
+          <Slow />
+        </Suspense>
+      </Doc>
+    );
+    await expect(
+      prerenderShell(page, {
+        url: URL_,
+        plugins: [tracker],
+        signal: controller.signal,
+        onError: () => {},
+      }),
+    ).rejects.toMatchObject({ code: 'KILN_PRERENDER_FAILED' });
+  });
+
+  test('a crawler gets the whole page rendered for it, not a resume that needs JavaScript', async () => {
+    const shell = await prerenderShell(<Shop />, { url: URL_ });
+    const request = new Request(URL_, {
+      headers: {
+        'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)',
+        cookie: 'name=Bot',
+      },
+    });
+    const html = await (await resumeShell(shell, <Shop />, { request })).text();
+    expect(html).toContain('Hello Bot');
+    expect(html).not.toContain('greeting-fallback');
+    expect(html).not.toContain('$RC');
+  });
+
+  test('a shell that would set a cookie for every visitor is refused', async () => {
+    await expect(
+      prerenderShell(
+        <Doc>
+          <SetsCookie />
+        </Doc>,
+        { url: URL_ },
+      ),
+    ).rejects.toMatchObject({ code: 'KILN_PRERENDER_FAILED', message: /sets a cookie/ });
+  });
+
+  test('a value that is not a shell is refused with a stable code', () => {
+    expect(() =>
+      resumeShell({ format: 'kiln-shell', version: 2 } as unknown as Shell, <Doc>x</Doc>),
+    ).toThrow(expect.objectContaining({ code: 'KILN_INVALID_SHELL' }));
+  });
+});
