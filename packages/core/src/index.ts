@@ -5,11 +5,12 @@
  * an injection queue for plugins, status codes, redirects, headers and a CSP nonce.
  */
 
+export { DEFAULT_TIMEOUT_MS } from './abort';
 export { useRenderContext } from './context';
 export type { KilnErrorCode } from './errors';
 export { KilnError } from './errors';
 export { addNonce } from './nonce';
-export { DEFAULT_TIMEOUT_MS, renderToHtml } from './render';
+export { renderToHtml } from './render';
 export type { NormalizeOptions, RequestInput } from './request';
 export { normalizeRequest, parseHost } from './request';
 export type { TemplateOptions } from './template';

@@ -1,13 +1,12 @@
-import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import { createElement, type ReactNode } from 'react';
 import { type PipeableStream, renderToPipeableStream } from 'react-dom/server';
+import { type AbortHost, phaseOf, RenderAbort } from './abort';
 import { appStartHtml, appStartToken, withServerAppStart } from './app-start';
 import { detectBot } from './bots';
 import { type ContextHost, isHttpUrl, RequestContext } from './context';
 import { renderContextReact } from './context-react';
 import { errorDocument, redirectDocument } from './documents';
-import { KilnError, messageOf } from './errors';
+import { KilnError } from './errors';
 import {
   type Chunk,
   DocumentStream,
@@ -15,13 +14,12 @@ import {
   type Sink,
   type StreamHost,
 } from './injection-queue';
-import { addNonce } from './nonce';
+import { Lifecycle } from './lifecycle';
+import { PluginRunner, pluginOf } from './plugin-runner';
 import { userAgentOf } from './request';
 import { pipeTo, type SinkHost, toText, toWebResponse } from './sinks';
 import { splitTemplate } from './template';
 import type {
-  KilnPlugin,
-  PluginInstance,
   RedirectInfo,
   RenderDiagnostics,
   RenderErrorInfo,
@@ -29,31 +27,10 @@ import type {
   RenderResult,
 } from './types';
 
-/**
- * The default of `timeoutMs`: after this many milliseconds the render is aborted and pending
- * Suspense boundaries fall back to client rendering.
- *
- * @example
- * ```ts
- * import { DEFAULT_TIMEOUT_MS } from '@kiln/core';
- *
- * const timeoutMs = Math.min(DEFAULT_TIMEOUT_MS, 5_000);
- * ```
- */
-export const DEFAULT_TIMEOUT_MS = 10_000;
-
 const DOCUMENT_LAYOUT: Layout = { kind: 'document' };
 
 /** Buffer mode passes this as `progressiveChunkSize`, so React inlines every finished boundary. */
 const INLINE_ALL_BOUNDARIES = Number.MAX_SAFE_INTEGER;
-
-interface PluginEntry {
-  readonly plugin: KilnPlugin;
-  instance: PluginInstance | undefined;
-  ms: number;
-}
-
-type Hook = 'setup' | 'wrap' | 'prepare' | 'head' | 'flush' | 'end' | 'dispose' | 'diagnostics';
 
 /**
  * Renders a React 19 app to an HTML response. Resolves when the response can start: when the
@@ -93,16 +70,24 @@ export function renderToHtml(
   return new Render(element, options).run();
 }
 
-class Render implements ContextHost, StreamHost, SinkHost {
+/**
+ * One render, as a story: the plugins set up, wrap and prepare the app; React renders it;
+ * when the shell is ready (streaming) or everything is (buffering) the result is handed
+ * over; a sink takes it and the document stream writes React's output with the plugins'
+ * HTML between React's batches; the end releases what the render holds and settles
+ * `finished`. A shell error or a redirect turns the response into a fixed document instead.
+ * The plugin hooks live in `plugin-runner.ts`, the timeout and the aborts in `abort.ts`, the
+ * states in `lifecycle.ts`.
+ */
+class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
   private readonly startedAt = performance.now();
   private readonly options: RenderOptions;
   private readonly element: ReactNode;
-  /** Created on first use of the signal (an AbortController costs more than the rest of the setup). */
-  private controller: AbortController | undefined;
-  private abortReason: KilnError | undefined;
+  private readonly life = new Lifecycle();
+  private readonly stopper: RenderAbort;
   private readonly ctx: RequestContext;
   private readonly stream: DocumentStream;
-  private readonly plugins: PluginEntry[];
+  private readonly plugins: PluginRunner;
   private reported: WeakSet<object> | undefined;
   private silentReasons: WeakSet<object> | undefined;
   private readonly diagnostics: RenderDiagnostics;
@@ -111,15 +96,7 @@ class Render implements ContextHost, StreamHost, SinkHost {
   /** Template mode: the random token of the app's start marker (content cannot forge it). */
   private appStart: string | undefined;
   private react: PipeableStream | undefined;
-  private shellReady = false;
   private earlyErrors: [unknown, { componentStack?: string | null }][] = [];
-  private body: string | undefined;
-  private consumed = false;
-  private firstByte = false;
-  private done = false;
-  private ended = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly cleanups: (() => void)[] = [];
   private resolveFinished: ((d: RenderDiagnostics) => void) | undefined;
   private finishedPromise: Promise<RenderDiagnostics> | undefined;
   private resolveReady: (() => void) | undefined;
@@ -127,15 +104,12 @@ class Render implements ContextHost, StreamHost, SinkHost {
   constructor(element: ReactNode, options: RenderOptions) {
     this.element = element;
     this.options = options;
+    this.stopper = new RenderAbort(this);
     const explicit = options.mode === 'stream' || options.mode === 'buffer';
     const isBot = explicit ? undefined : detectBot(userAgentOf(options.request), options.isBot);
     const mode = explicit ? (options.mode as 'stream' | 'buffer') : isBot ? 'buffer' : 'stream';
     this.ctx = new RequestContext(options, mode, isBot, this);
-    this.plugins = [];
-    if (options.plugins) {
-      for (const plugin of options.plugins)
-        this.plugins.push({ plugin, instance: undefined, ms: 0 });
-    }
+    this.plugins = new PluginRunner(options.plugins, (error, info) => this.report(error, info));
     this.diagnostics = {
       mode,
       shellMs: 0,
@@ -162,99 +136,26 @@ class Render implements ContextHost, StreamHost, SinkHost {
     this.stream = new DocumentStream(layout, this);
   }
 
-  // ---- the hosts of the context and the stream (Render implements both) ----
-
-  get headersSent(): boolean {
-    return this.firstByte;
-  }
-
-  waitFor(promise: Promise<unknown>): void {
-    this.stream.waitFor(promise);
-  }
-
-  headHtml(): string {
-    return this.collect('head');
-  }
-
-  flushHtml(): string {
-    return this.collect('flush');
-  }
-
-  endHtml(): string | Promise<string> {
-    for (const entry of this.plugins) {
-      if (entry.instance?.end) return this.collectEnd();
-    }
-    return '';
-  }
-
-  streamComplete(error?: unknown): void {
-    if (error !== undefined) this.report(error, { phase: 'stream' });
-    this.finalize();
-  }
-
-  streamReport(error: unknown, phase: 'stream' | 'plugin'): void {
-    this.report(error, { phase });
-  }
-
-  aborted(): boolean {
-    return this.abortReason !== undefined;
-  }
+  // ---- 1. the plugins prepare the app, React starts ----
 
   async run(): Promise<RenderResult> {
-    this.watch();
+    this.stopper.watch(this.options);
+    const guard = <T>(value: T | Promise<T>): Promise<T> => this.stopper.unlessAborted(value);
     try {
       if (this.layoutError !== undefined) throw this.layoutError;
-      for (const entry of this.plugins) {
-        const setup = entry.plugin.setup;
-        entry.instance = await this.unlessAborted(
-          this.timed(entry, 'setup', () => setup.call(entry.plugin, this.ctx)),
-        );
-      }
+      await this.plugins.setup(this.ctx, guard);
       let app: ReactNode = this.element;
       if (this.appStart !== undefined) app = withServerAppStart(app, this.appStart);
-      for (let i = this.plugins.length - 1; i >= 0; i--) {
-        const entry = this.plugins[i] as PluginEntry;
-        const wrap = entry.instance?.wrap;
-        if (wrap) app = this.timed(entry, 'wrap', () => wrap.call(entry.instance, app));
-      }
+      app = this.plugins.wrap(app);
       app = createElement(renderContextReact().Provider, { value: this.ctx }, app);
-      for (const entry of this.plugins) {
-        const prepare = entry.instance?.prepare;
-        if (prepare)
-          await this.unlessAborted(
-            this.timed(entry, 'prepare', () => prepare.call(entry.instance, app, this.ctx)),
-          );
-      }
-      if (this.abortReason) throw this.abortReason;
+      await this.plugins.prepare(app, this.ctx, guard);
+      if (this.stopper.reason) throw this.stopper.reason;
       await this.startReact(app);
     } catch (error) {
       this.failShell(error);
     }
-    return this.result();
+    return new Result(this);
   }
-
-  /** `value`, or a rejection with the abort reason if the render is aborted first (a hanging prepare cannot outlive the timeout). */
-  private unlessAborted<T>(value: T | Promise<T>): Promise<T> {
-    if (!(value instanceof Promise)) return Promise.resolve(value);
-    const signal = this.signal();
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      value.then(
-        (result) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(result);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
-    });
-  }
-
-  // ---- React ----
 
   private startReact(app: ReactNode): Promise<void> {
     const buffer = this.ctx.mode === 'buffer';
@@ -274,12 +175,14 @@ class Render implements ContextHost, StreamHost, SinkHost {
       onAllReady: this.onAllReady.bind(this),
       onError: this.onReactError.bind(this),
     });
-    if (this.abortReason) this.react.abort(this.abortReason);
+    if (this.stopper.reason) this.react.abort(this.stopper.reason);
     return ready;
   }
 
+  // ---- 2. React renders: the result is ready when the shell is (stream) or all is (buffer) ----
+
   private onShellReady(): void {
-    this.shellReady = true;
+    this.life.shellIsReady();
     this.diagnostics.shellMs = performance.now() - this.startedAt;
     for (const [error, info] of this.earlyErrors) this.reportReactError(error, info);
     this.earlyErrors.length = 0;
@@ -301,7 +204,7 @@ class Render implements ContextHost, StreamHost, SinkHost {
   }
 
   private onReactError(error: unknown, info: { componentStack?: string | null }): void {
-    if (this.shellReady) this.reportReactError(error, info);
+    if (this.life.shellReady) this.reportReactError(error, info);
     else this.earlyErrors.push([error, info]);
   }
 
@@ -309,24 +212,16 @@ class Render implements ContextHost, StreamHost, SinkHost {
     if (typeof error === 'object' && error !== null && this.silentReasons?.has(error)) return;
     const componentStack = info.componentStack ?? undefined;
     this.report(error, {
-      phase: this.phaseOf(error, 'boundary'),
+      phase: phaseOf(error, 'boundary'),
       ...(componentStack ? { componentStack } : {}),
     });
   }
 
-  private phaseOf(error: unknown, fallback: RenderErrorInfo['phase']): RenderErrorInfo['phase'] {
-    if (error instanceof KilnError) {
-      if (error.code === 'KILN_TIMEOUT') return 'timeout';
-      if (error.code === 'KILN_ABORTED' || error.code === 'KILN_CLIENT_DISCONNECTED')
-        return 'abort';
-      if (error.code === 'KILN_PLUGIN_ERROR') return 'plugin';
-    }
-    return fallback;
-  }
+  // ---- 2b. or the response becomes a fixed document: the error document or a redirect ----
 
   /** A shell error (or a failure before React started): the response becomes a 500 error document. */
   private failShell(error: unknown): void {
-    if (this.body !== undefined) return;
+    if (this.life.body !== undefined) return;
     for (const [early, info] of this.earlyErrors) {
       if (early !== error) this.reportReactError(early, info);
     }
@@ -336,13 +231,13 @@ class Render implements ContextHost, StreamHost, SinkHost {
         ? pluginOf(error)
         : undefined;
     this.report(error, {
-      phase: this.phaseOf(error, 'shell'),
+      phase: phaseOf(error, 'shell'),
       ...(pluginName ? { plugin: pluginName } : {}),
     });
     this.ctx.status = 500;
     this.ctx.redirectInfo = undefined;
     this.ctx.responseHeaders.delete('location');
-    this.body = this.buildErrorDocument(error);
+    this.life.fix(this.buildErrorDocument(error));
     this.react?.abort(this.silent('the shell failed'));
     this.finalize();
   }
@@ -360,14 +255,15 @@ class Render implements ContextHost, StreamHost, SinkHost {
   }
 
   private stopForRedirect(): void {
-    if (this.body !== undefined) return;
+    if (this.life.body !== undefined) return;
     const redirect = this.ctx.redirectInfo;
     if (!redirect) return;
-    this.body = redirectDocument(redirect.url, isHttpUrl(redirect.url, this.ctx.url));
+    this.life.fix(redirectDocument(redirect.url, isHttpUrl(redirect.url, this.ctx.url)));
     this.react?.abort(this.silent('the app redirected'));
     this.finalize();
   }
 
+  /** An abort reason for stopping React on purpose: what React reports with it is not an error. */
   private silent(why: string): KilnError {
     const reason = new KilnError('KILN_ABORTED', `the render was stopped because ${why}`);
     this.silentReasons ??= new WeakSet();
@@ -375,96 +271,48 @@ class Render implements ContextHost, StreamHost, SinkHost {
     return reason;
   }
 
-  // ---- abort, timeout, disconnect ----
+  // ---- 3. a sink takes the result; the document stream writes it ----
 
-  signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.abortReason) this.controller.abort(this.abortReason);
+  /** Called by a sink when it takes the document: the first byte is about to be written. */
+  consume(sink: Sink): void {
+    if (this.life.sent) {
+      throw new KilnError(
+        'KILN_RESULT_CONSUMED',
+        'this RenderResult was already sent; call exactly one of pipe(), toResponse() or text(), once',
+      );
     }
-    return this.controller.signal;
-  }
-
-  private watch(): void {
-    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (Number.isFinite(timeoutMs) && timeoutMs > 0) {
-      this.timer = setTimeout(() => {
-        this.abort(
-          new KilnError(
-            'KILN_TIMEOUT',
-            this.shellReady
-              ? `the render did not finish within ${timeoutMs} ms; pending Suspense boundaries fall back to client rendering. Raise timeoutMs or make the data arrive sooner`
-              : `the render did not finish within ${timeoutMs} ms and the shell was not ready: what still waits outside any <Suspense> boundary makes the response the 500 error document, and pending boundaries fall back to client rendering. Wrap slow parts in <Suspense>, raise timeoutMs or make the data arrive sooner`,
-          ),
-        );
-      }, timeoutMs);
-    }
-    const signal = this.options.signal;
-    if (signal) {
-      const onAbort = () =>
-        this.abort(
-          new KilnError(
-            'KILN_ABORTED',
-            'the render was aborted by the signal passed to renderToHtml',
-            {
-              cause: signal.reason,
-            },
-          ),
-        );
-      if (signal.aborted) onAbort();
-      else {
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.cleanups.push(() => signal.removeEventListener('abort', onAbort));
-      }
-    }
-    const socket = (this.options.request as IncomingMessage | undefined)?.socket as
-      | Socket
-      | undefined;
-    if (socket && typeof socket.once === 'function') {
-      if (socket.destroyed) {
-        this.disconnect();
-      } else {
-        const onClose = () => this.disconnect();
-        socket.once('close', onClose);
-        this.cleanups.push(() => socket.removeListener('close', onClose));
-      }
-    }
-  }
-
-  private abort(reason: KilnError): void {
-    if (this.done || this.abortReason) return;
-    this.abortReason = reason;
-    this.controller?.abort(reason);
-    const nobodyWaits = reason.code === 'KILN_CLIENT_DISCONNECTED';
-    if (this.shellReady || nobodyWaits || !this.controller || !this.react) {
-      this.react?.abort(reason);
+    this.life.sent = true;
+    if (!this.life.released && this.ctx.redirectInfo) this.stopForRedirect();
+    const body = this.life.body;
+    if (body !== undefined) {
+      sink.write(body);
+      sink.end();
+      this.diagnostics.bytes = Buffer.byteLength(body);
       return;
     }
-    // Plugins that saw the signal may settle what the shell waits for (Apollo resolves its
-    // pending queries as loading results). React retries pinged work in a setImmediate
-    // queued from those settlements; abort after it, so the shell can still complete.
-    // Reported now, once, also when nothing is left for React to abort by then.
-    this.report(reason, { phase: this.phaseOf(reason, 'abort') });
-    setImmediate(() => setImmediate(() => this.react?.abort(reason)));
+    if (this.life.released || !this.react) {
+      // The client disconnected before anything was sent.
+      sink.end();
+      return;
+    }
+    this.stream.attach(sink);
+    this.react.pipe(this.stream as unknown as NodeJS.WritableStream);
   }
 
-  /** The client went away: abort the render and stop writing. */
-  disconnect(): void {
-    if (this.done) return;
-    this.abort(
-      new KilnError(
-        'KILN_CLIENT_DISCONNECTED',
-        'the client disconnected before the document was complete; the render was aborted',
-      ),
-    );
-    if (this.consumed) this.stream.disconnect();
-    else this.finalize();
+  drain(): void {
+    this.stream.drain();
   }
 
-  // ---- the injection queue and plugins ----
+  get headersSent(): boolean {
+    return this.life.sent;
+  }
+
+  waitFor(promise: Promise<unknown>): void {
+    this.stream.waitFor(promise);
+  }
 
   inject(html: string): void {
-    if (this.done || this.stream.isClosed) {
+    if (this.life.released || this.stream.isClosed) {
       this.report(
         new KilnError(
           'KILN_INJECT_AFTER_END',
@@ -477,61 +325,63 @@ class Render implements ContextHost, StreamHost, SinkHost {
     this.stream.inject(html);
   }
 
-  private collect(hook: 'head' | 'flush'): string {
-    let html = '';
-    if (this.done) return html;
-    for (const entry of this.plugins) {
-      const fn = entry.instance?.[hook];
-      if (!fn) continue;
-      try {
-        const out = this.timed(entry, hook, () => fn.call(entry.instance));
-        if (out) html += out;
-      } catch (error) {
-        this.report(error, { phase: 'plugin', plugin: entry.plugin.name });
-      }
-    }
-    return addNonce(html, this.options.nonce);
+  headHtml(): string {
+    if (this.life.released) return '';
+    return this.plugins.collect('head', this.options.nonce);
   }
 
-  private async collectEnd(): Promise<string> {
-    let html = '';
-    for (const entry of this.plugins) {
-      const fn = entry.instance?.end;
-      if (!fn || this.done) continue;
-      try {
-        const out = await this.timed(entry, 'end', () => fn.call(entry.instance));
-        if (out) html += out;
-      } catch (error) {
-        this.report(error, { phase: 'plugin', plugin: entry.plugin.name });
-      }
-    }
-    return addNonce(html, this.options.nonce);
+  flushHtml(): string {
+    if (this.life.released) return '';
+    return this.plugins.collect('flush', this.options.nonce);
   }
 
-  /** Runs a plugin hook, adds its time to the plugin's figure, and names the plugin in errors. */
-  private timed<T>(entry: PluginEntry, hook: Hook, fn: () => T): T {
-    const start = performance.now();
-    let out: T;
-    try {
-      out = fn();
-    } catch (error) {
-      entry.ms += performance.now() - start;
-      throw pluginError(entry.plugin.name, hook, error);
-    }
-    if (out instanceof Promise) {
-      return out.then(
-        (value) => {
-          entry.ms += performance.now() - start;
-          return value;
-        },
-        (error: unknown) => {
-          entry.ms += performance.now() - start;
-          throw pluginError(entry.plugin.name, hook, error);
-        },
-      ) as T;
-    }
-    entry.ms += performance.now() - start;
-    return out;
+  endHtml(): string | Promise<string> {
+    if (!this.plugins.hasEnd) return '';
+    return this.plugins.collectEnd(this.options.nonce, () => this.life.released);
+  }
+
+  streamComplete(error?: unknown): void {
+    if (error !== undefined) this.report(error, { phase: 'stream' });
+    this.finalize();
+  }
+
+  streamReport(error: unknown, phase: 'stream' | 'plugin'): void {
+    this.report(error, { phase });
+  }
+
+  // ---- aborts (the timeout, the caller's signal, the client going away: see abort.ts) ----
+
+  signal(): AbortSignal {
+    return this.stopper.signal();
+  }
+
+  aborted(): boolean {
+    return this.stopper.reason !== undefined;
+  }
+
+  isReleased(): boolean {
+    return this.life.released;
+  }
+
+  isShellReady(): boolean {
+    return this.life.shellReady;
+  }
+
+  reactStream(): PipeableStream | undefined {
+    return this.react;
+  }
+
+  /** The client went away: abort the render and stop writing. */
+  disconnect(): void {
+    if (this.life.released) return;
+    this.stopper.abort(
+      new KilnError(
+        'KILN_CLIENT_DISCONNECTED',
+        'the client disconnected before the document was complete; the render was aborted',
+      ),
+    );
+    if (this.life.sent) this.stream.disconnect();
+    else this.finalize();
   }
 
   // ---- errors ----
@@ -553,17 +403,14 @@ class Render implements ContextHost, StreamHost, SinkHost {
     }
   }
 
-  // ---- the end ----
+  // ---- 4. the end: release, then settle `finished` ----
 
   /** Releases everything the render holds (once): timer, listeners, plugin instances. */
   private finalize(): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    for (const cleanup of this.cleanups) cleanup();
-    this.cleanups.length = 0;
-    if (this.plugins.some((entry) => entry.instance?.dispose)) {
-      void this.disposePlugins().then(() => this.settleAfterReact());
+    if (!this.life.release()) return;
+    this.stopper.release();
+    if (this.plugins.hasDispose) {
+      void this.plugins.dispose().then(() => this.settleAfterReact());
     } else {
       this.settleAfterReact();
     }
@@ -575,94 +422,33 @@ class Render implements ContextHost, StreamHost, SinkHost {
    * React keeps the promise of `finished`: every error reported, the diagnostics complete.
    */
   private settleAfterReact(): void {
-    if (this.react !== undefined && this.abortReason !== undefined) {
+    if (this.react !== undefined && this.stopper.reason !== undefined) {
       setImmediate(() => this.settle());
     } else {
       this.settle();
     }
   }
 
-  private async disposePlugins(): Promise<void> {
-    for (const entry of this.plugins) {
-      const dispose = entry.instance?.dispose;
-      if (!dispose) continue;
-      try {
-        await this.timed(entry, 'dispose', () => dispose.call(entry.instance));
-      } catch (error) {
-        this.report(error, { phase: 'plugin', plugin: entry.plugin.name });
-      }
-    }
-  }
-
   private settle(): void {
     this.diagnostics.endMs = performance.now() - this.startedAt;
-    this.syncDiagnostics();
-    this.ended = true;
+    this.diagnostics.bytes = this.stream.bytes;
+    this.diagnostics.batches = this.stream.batches;
+    this.plugins.writeDiagnostics(this.diagnostics.plugins);
+    this.life.settle();
     this.resolveFinished?.(this.diagnostics);
   }
 
   /** Resolves with the diagnostics when the render ended (created on first use). */
   finished(): Promise<RenderDiagnostics> {
     if (this.finishedPromise === undefined) {
-      this.finishedPromise = this.ended
-        ? Promise.resolve(this.diagnostics)
-        : new Promise((resolve) => {
-            this.resolveFinished = resolve;
-          });
+      this.finishedPromise =
+        this.life.end === 'settled'
+          ? Promise.resolve(this.diagnostics)
+          : new Promise((resolve) => {
+              this.resolveFinished = resolve;
+            });
     }
     return this.finishedPromise;
-  }
-
-  private syncDiagnostics(): void {
-    this.diagnostics.bytes = this.stream.bytes;
-    this.diagnostics.batches = this.stream.batches;
-    for (const entry of this.plugins) {
-      let figures: Record<string, number | string | boolean> = {};
-      const fn = entry.instance?.diagnostics;
-      if (fn) {
-        try {
-          figures = { ...fn.call(entry.instance) };
-        } catch (error) {
-          this.report(pluginError(entry.plugin.name, 'diagnostics', error), {
-            phase: 'plugin',
-            plugin: entry.plugin.name,
-          });
-        }
-      }
-      this.diagnostics.plugins[entry.plugin.name] = { ms: entry.ms, ...figures };
-    }
-  }
-
-  // ---- the result and its sinks ----
-
-  /** Called by a sink when it takes the document: the first byte is about to be written. */
-  consume(sink: Sink): void {
-    if (this.consumed) {
-      throw new KilnError(
-        'KILN_RESULT_CONSUMED',
-        'this RenderResult was already sent; call exactly one of pipe(), toResponse() or text(), once',
-      );
-    }
-    this.consumed = true;
-    if (!this.done && this.ctx.redirectInfo) this.stopForRedirect();
-    this.firstByte = true;
-    if (this.body !== undefined) {
-      sink.write(this.body);
-      sink.end();
-      this.diagnostics.bytes = Buffer.byteLength(this.body);
-      return;
-    }
-    if (this.done || !this.react) {
-      // The client disconnected before anything was sent.
-      sink.end();
-      return;
-    }
-    this.stream.attach(sink);
-    this.react.pipe(this.stream as unknown as NodeJS.WritableStream);
-  }
-
-  private result(): RenderResult {
-    return new Result(this);
   }
 
   // ---- what the result and the sinks read ----
@@ -676,19 +462,15 @@ class Render implements ContextHost, StreamHost, SinkHost {
   }
 
   get redirect(): RedirectInfo | undefined {
-    return this.body !== undefined || !this.firstByte ? this.ctx.redirectInfo : undefined;
+    return this.life.body !== undefined || !this.life.sent ? this.ctx.redirectInfo : undefined;
   }
 
   currentDiagnostics(): RenderDiagnostics {
-    if (!this.done) {
+    if (!this.life.released) {
       this.diagnostics.bytes = this.stream.bytes;
       this.diagnostics.batches = this.stream.batches;
     }
     return this.diagnostics;
-  }
-
-  drain(): void {
-    this.stream.drain();
   }
 }
 
@@ -731,21 +513,6 @@ class Result implements RenderResult {
   text(): Promise<string> {
     return toText(this.render);
   }
-}
-
-function pluginError(name: string, hook: Hook, error: unknown): KilnError {
-  if (error instanceof KilnError && error.code === 'KILN_PLUGIN_ERROR') return error;
-  const wrapped = new KilnError(
-    'KILN_PLUGIN_ERROR',
-    `plugin "${name}" threw in ${hook}(): ${messageOf(error)}; the error is attached as its cause, with its stack: look there for where it was thrown (the plugin, its options, or a package it loads)`,
-    { cause: error },
-  );
-  (wrapped as KilnError & { plugin?: string }).plugin = name;
-  return wrapped;
-}
-
-function pluginOf(error: KilnError): string | undefined {
-  return (error as KilnError & { plugin?: string }).plugin;
 }
 
 export type { Chunk };
