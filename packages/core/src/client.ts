@@ -6,8 +6,8 @@
  */
 
 export type { ReadStateOptions } from '@kiln/serialize/client';
-export { useRenderContext } from './client-context';
-export type { HydrateOptions } from './hydrate';
-export { hydrate } from './hydrate';
-export { readState } from './read-state';
-export type { KilnClientPlugin, RenderContext } from './types';
+export type { HydrateOptions } from './client/hydrate';
+export { hydrate } from './client/hydrate';
+export { readState } from './client/read-state';
+export { useRenderContext } from './shared/render-context';
+export type { KilnClientPlugin, RenderContext } from './shared/types';

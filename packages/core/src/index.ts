@@ -5,15 +5,14 @@
  * an injection queue for plugins, status codes, redirects, headers and a CSP nonce.
  */
 
-export { DEFAULT_TIMEOUT_MS } from './abort';
-export { useRenderContext } from './context';
-export type { KilnErrorCode } from './errors';
-export { KilnError } from './errors';
-export { addNonce } from './nonce';
-export { renderToHtml } from './render';
-export type { NormalizeOptions, RequestInput } from './request';
-export { normalizeRequest, parseHost } from './request';
-export type { TemplateOptions } from './template';
+export { DEFAULT_TIMEOUT_MS } from './server/abort';
+export { addNonce } from './server/nonce';
+export { renderToHtml } from './server/render';
+export type { NormalizeOptions, RequestInput } from './server/request';
+export { normalizeRequest, parseHost } from './server/request';
+export { useRenderContext } from './server/request-context';
+export type { KilnErrorCode } from './shared/errors';
+export { KilnError } from './shared/errors';
 export type {
   ErrorDocumentInfo,
   KilnClientPlugin,
@@ -27,4 +26,10 @@ export type {
   RenderOptions,
   RenderResult,
   RequestInfo,
-} from './types';
+  TemplateOptions,
+} from './shared/types';
+
+// Fails loudly when this server entry is bundled into browser code.
+import { assertNotInBrowser, type Globals } from './server/server-only';
+
+assertNotInBrowser(globalThis as Globals);

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { hydrateRoot, type Root } from 'react-dom/client';
-import { withClientAppStart } from './app-start';
-import type { KilnClientPlugin } from './types';
+import { withClientAppStart } from '../shared/app-start';
+import type { KilnClientPlugin } from '../shared/types';
 
 /** Options of `hydrate`. */
 export interface HydrateOptions {

@@ -23,7 +23,8 @@ export type KilnErrorCode =
   | 'KILN_NO_RENDER_CONTEXT'
   | 'KILN_WAIT_FOR_REJECTED'
   | 'KILN_STATE_ERROR'
-  | 'KILN_NO_CONTAINER';
+  | 'KILN_NO_CONTAINER'
+  | 'KILN_SERVER_ENTRY_IN_BROWSER';
 
 /**
  * The error class of `@kiln/core`. Its message reads `[kiln/core] <problem>; <how to fix>`

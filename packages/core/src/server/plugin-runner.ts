@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
-import { KilnError, messageOf } from './errors';
+import { KilnError, messageOf } from '../shared/errors';
+import type { KilnPlugin, PluginInstance, RenderContext, RenderErrorInfo } from '../shared/types';
 import { addNonce } from './nonce';
-import type { KilnPlugin, PluginInstance, RenderContext, RenderErrorInfo } from './types';
 
 /** The hooks of a plugin, as named in its errors. */
 export type Hook =

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { KilnError } from './errors';
-import type { RenderErrorInfo, RenderOptions } from './types';
+import { KilnError } from '../shared/errors';
+import type { RenderErrorInfo, RenderOptions } from '../shared/types';
 
 /**
  * The default of `timeoutMs`: after this many milliseconds the render is aborted and pending

@@ -1,31 +1,31 @@
 import { createElement, type ReactNode } from 'react';
 import { type PipeableStream, renderToPipeableStream } from 'react-dom/server';
-import { type AbortHost, phaseOf, RenderAbort } from './abort';
-import { appStartHtml, appStartToken, withServerAppStart } from './app-start';
-import { detectBot } from './bots';
-import { type ContextHost, isHttpUrl, RequestContext } from './context';
-import { renderContextReact } from './context-react';
-import { errorDocument, redirectDocument } from './documents';
-import { KilnError } from './errors';
-import {
-  type Chunk,
-  DocumentStream,
-  type Layout,
-  type Sink,
-  type StreamHost,
-} from './injection-queue';
-import { Lifecycle } from './lifecycle';
-import { PluginRunner, pluginOf } from './plugin-runner';
-import { userAgentOf } from './request';
-import { pipeTo, type SinkHost, toText, toWebResponse } from './sinks';
-import { splitTemplate } from './template';
+import { appStartHtml, appStartToken, withServerAppStart } from '../shared/app-start';
+import { KilnError } from '../shared/errors';
+import { renderContextReact } from '../shared/render-context';
 import type {
   RedirectInfo,
   RenderDiagnostics,
   RenderErrorInfo,
   RenderOptions,
   RenderResult,
-} from './types';
+} from '../shared/types';
+import { type AbortHost, phaseOf, RenderAbort } from './abort';
+import { detectBot } from './bots';
+import {
+  type Chunk,
+  DocumentStream,
+  type Layout,
+  type Sink,
+  type StreamHost,
+} from './document-stream';
+import { errorDocument, redirectDocument } from './documents';
+import { Lifecycle } from './lifecycle';
+import { PluginRunner, pluginOf } from './plugin-runner';
+import { userAgentOf } from './request';
+import { type ContextHost, isHttpUrl, RequestContext } from './request-context';
+import { pipeTo, type SinkHost, toText, toWebResponse } from './sinks';
+import { splitTemplate } from './template';
 
 const DOCUMENT_LAYOUT: Layout = { kind: 'document' };
 
