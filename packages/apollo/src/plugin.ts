@@ -38,7 +38,7 @@ export interface ApolloPluginOptions {
   maxPrerenders?: number;
 }
 
-const CLAIM = Symbol.for('kiln.apollo.claimed');
+const CLAIM = Symbol.for('@kiln/apollo/claimed');
 
 type Claimable = ApolloClient & { [CLAIM]?: 'rendering' | 'done' };
 

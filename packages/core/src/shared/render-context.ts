@@ -2,7 +2,7 @@ import { type Context, createContext, useContext } from 'react';
 import { KilnError } from './errors';
 import type { RenderContext } from './types';
 
-const registryKey = Symbol.for('@kiln/core/render-context');
+const RENDER_CONTEXT_KEY = Symbol.for('@kiln/core/render-context');
 
 /**
  * The React context that carries the request's `RenderContext`. It is created once and kept
@@ -10,12 +10,12 @@ const registryKey = Symbol.for('@kiln/core/render-context');
  * package) share one context object. It holds no request data itself.
  */
 export function renderContextReact(): Context<RenderContext | undefined> {
-  const registry = globalThis as { [registryKey]?: Context<RenderContext | undefined> };
-  let context = registry[registryKey];
+  const registry = globalThis as { [RENDER_CONTEXT_KEY]?: Context<RenderContext | undefined> };
+  let context = registry[RENDER_CONTEXT_KEY];
   if (context === undefined) {
     context = createContext<RenderContext | undefined>(undefined);
     context.displayName = 'KilnRenderContext';
-    registry[registryKey] = context;
+    registry[RENDER_CONTEXT_KEY] = context;
   }
   return context;
 }
