@@ -5,9 +5,15 @@
  * server.
  */
 
-export type { ReadStateOptions } from '@kiln/serialize/client';
+// Hydration: hydrate the page the server rendered, with the client halves of the plugins.
 export type { HydrateOptions } from './client/hydrate';
 export { hydrate } from './client/hydrate';
+export type { KilnClientPlugin } from './shared/types';
+
+// State: read what the server embedded with ctx.setState.
+export type { ReadStateOptions } from '@kiln/serialize/client';
 export { readState } from './client/read-state';
+
+// The request context, in components that run on both sides (undefined in the browser).
 export { useRenderContext } from './shared/render-context';
-export type { KilnClientPlugin, RenderContext } from './shared/types';
+export type { RenderContext } from './shared/types';

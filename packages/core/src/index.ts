@@ -5,29 +5,37 @@
  * an injection queue for plugins, status codes, redirects, headers and a CSP nonce.
  */
 
+// Render: a React app to an HTML response, and what it is given and gives back.
 export { DEFAULT_TIMEOUT_MS } from './server/abort';
-export { addNonce } from './server/nonce';
 export { renderToHtml } from './server/render';
-export type { NormalizeOptions, RequestInput } from './server/request';
-export { normalizeRequest, parseHost } from './server/request';
-export { useRenderContext } from './server/request-context';
-export type { KilnErrorCode } from './shared/errors';
-export { KilnError } from './shared/errors';
 export type {
   ErrorDocumentInfo,
-  KilnClientPlugin,
-  KilnPlugin,
-  PluginInstance,
   RedirectInfo,
-  RenderContext,
   RenderDiagnostics,
   RenderErrorInfo,
   RenderMode,
   RenderOptions,
   RenderResult,
-  RequestInfo,
   TemplateOptions,
 } from './shared/types';
+
+// The request context: what components read of the request and set on the response.
+export { useRenderContext } from './server/request-context';
+export type { RenderContext, RequestInfo } from './shared/types';
+
+// Plugins: the hooks of a server plugin and of its browser half.
+export type { KilnClientPlugin, KilnPlugin, PluginInstance } from './shared/types';
+
+// Requests: the normalised request and the strict host parser, for servers that need them.
+export type { NormalizeOptions, RequestInput } from './server/request';
+export { normalizeRequest, parseHost } from './server/request';
+
+// HTML: the CSP nonce on injected tags.
+export { addNonce } from './server/nonce';
+
+// Errors: the error class and its stable codes.
+export type { KilnErrorCode } from './shared/errors';
+export { KilnError } from './shared/errors';
 
 // Fails loudly when this server entry is bundled into browser code.
 import { assertNotInBrowser, type Globals } from './server/server-only';
