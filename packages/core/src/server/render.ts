@@ -11,7 +11,7 @@ import type {
   RenderResult,
 } from '../shared/types';
 import { type AbortHost, phaseOf, RenderAbort } from './abort';
-import { detectBot } from './bots';
+import { isBotRequest } from './bots';
 import {
   type Chunk,
   DocumentStream,
@@ -22,7 +22,6 @@ import {
 import { errorDocument, redirectDocument } from './documents';
 import { Lifecycle } from './lifecycle';
 import { PluginRunner, pluginOf } from './plugin-runner';
-import { userAgentOf } from './request';
 import { type ContextHost, isHttpUrl, RequestContext } from './request-context';
 import { pipeTo, type SinkHost, toText, toWebResponse } from './sinks';
 import { splitTemplate } from './template';
@@ -106,7 +105,7 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
     this.options = options;
     this.stopper = new RenderAbort(this);
     const explicit = options.mode === 'stream' || options.mode === 'buffer';
-    const isBot = explicit ? undefined : detectBot(userAgentOf(options.request), options.isBot);
+    const isBot = explicit ? undefined : isBotRequest(options);
     const mode = explicit ? (options.mode as 'stream' | 'buffer') : isBot ? 'buffer' : 'stream';
     this.ctx = new RequestContext(options, mode, isBot, this);
     this.plugins = new PluginRunner(options.plugins, (error, info) => this.report(error, info));

@@ -12,9 +12,9 @@ import type {
   RenderOptions,
   RequestInfo,
 } from '../shared/types';
-import { detectBot } from './bots';
+import { isBotRequest } from './bots';
 import { addNonce } from './nonce';
-import { normalizeRequest, userAgentOf } from './request';
+import { normalizeRequest } from './request';
 
 /** What a context needs from the render that owns it. */
 export interface ContextHost {
@@ -59,7 +59,7 @@ export class RequestContext implements RenderContext {
   /** Whether the visitor is a crawler (computed on first use when the mode was given). */
   get isBot(): boolean {
     if (this.bot === undefined) {
-      this.bot = detectBot(userAgentOf(this.options.request), this.options.isBot);
+      this.bot = isBotRequest(this.options);
     }
     return this.bot;
   }
