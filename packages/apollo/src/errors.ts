@@ -22,8 +22,8 @@ export class KilnApolloError extends Error {
   /** Stable identifier of the problem. */
   readonly code: KilnApolloErrorCode;
 
-  constructor(code: KilnApolloErrorCode, message: string) {
-    super(`[kiln/apollo] ${message}`);
+  constructor(code: KilnApolloErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`[kiln/apollo] ${message}`, options);
     this.name = 'KilnApolloError';
     this.code = code;
   }

@@ -72,7 +72,7 @@ export interface PersonalOperation {
   readonly variables: OperationVariables | undefined;
 }
 
-const CLAIM = Symbol.for('kiln.apollo.claimed');
+const CLAIM = Symbol.for('@kiln/apollo/claimed');
 
 type Claimable = ApolloClient & { [CLAIM]?: 'rendering' | 'done' };
 

@@ -3,7 +3,7 @@ import type { SerializedStyles } from '@emotion/react';
 import { KilnEmotionError } from './errors';
 import { escapeAttribute, escapeStyleText } from './escape';
 
-const COLLECTED: unique symbol = Symbol.for('kiln.emotion.collected');
+const COLLECTED: unique symbol = Symbol.for('@kiln/emotion/collected');
 
 type StyleSheet = EmotionCache['sheet'];
 

@@ -34,8 +34,8 @@ export class KilnEmotionError extends Error {
   /** A stable identifier of the problem. */
   readonly code: KilnEmotionErrorCode;
 
-  constructor(code: KilnEmotionErrorCode, message: string) {
-    super(`[kiln/emotion] ${message}`);
+  constructor(code: KilnEmotionErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`[kiln/emotion] ${message}`, options);
     this.name = 'KilnEmotionError';
     this.code = code;
   }

@@ -1,21 +1,6 @@
-import { KilnError } from './errors';
+import { KilnError } from '../shared/errors';
+import type { TemplateOptions } from '../shared/types';
 import { addNonce } from './nonce';
-
-/**
- * An HTML template the server owns (for example Vite's `index.html`), with markers where the
- * head tags and the app go.
- */
-export interface TemplateOptions {
-  /** The template HTML. */
-  readonly html: string;
-  /**
-   * Where React's hoisted head tags (`<title>`, `<meta>`, `<link>`) and plugin head HTML go.
-   * Default `<!--app-head-->`; when the template has no such marker, they go before `</head>`.
-   */
-  readonly headMarker?: string;
-  /** Where the app goes, inside its container element. Default `<!--app-html-->`. */
-  readonly appMarker?: string;
-}
 
 /** The attribute that marks the element the app renders into (the client hydrates it). */
 export const ROOT_ATTRIBUTE = 'data-kiln-root';

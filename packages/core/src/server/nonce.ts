@@ -1,3 +1,5 @@
+import { escapeAttribute } from '../shared/escape';
+
 /**
  * Adds `nonce="…"` to every `<script>` and `<style>` start tag in `html` that has no nonce yet.
  * Kiln applies it to everything written through the injection queue; plugins rarely need it.
@@ -126,16 +128,4 @@ function readStartTag(
 
 function isSpace(code: number): boolean {
   return code === 32 || code === 9 || code === 10 || code === 12 || code === 13;
-}
-
-/** Escapes a value for a double-quoted HTML attribute. */
-export function escapeAttribute(value: string): string {
-  return value.replace(/[&"<>]/g, (c) =>
-    c === '&' ? '&amp;' : c === '"' ? '&quot;' : c === '<' ? '&lt;' : '&gt;',
-  );
-}
-
-/** Escapes text for HTML element content. */
-export function escapeText(value: string): string {
-  return value.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 }

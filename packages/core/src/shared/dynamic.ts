@@ -1,5 +1,5 @@
 import { createElement, type ReactNode, useContext } from 'react';
-import { renderContextReact } from './context-react';
+import { renderContextReact } from './render-context';
 import type { RenderContext, RequestInfo } from './types';
 
 /**

@@ -1,4 +1,4 @@
-import type { RequestInfo, RequestInputs } from './types';
+import type { RequestInfo, RequestInputs } from '../shared/types';
 
 /** Adds `name` to `names` once. */
 function note(names: string[], name: string): void {

@@ -1,6 +1,6 @@
-import { messageOf } from './errors';
-import { escapeAttribute, escapeText } from './nonce';
-import type { ErrorDocumentInfo } from './types';
+import { messageOf } from '../shared/errors';
+import { escapeAttribute, escapeText } from '../shared/escape';
+import type { ErrorDocumentInfo } from '../shared/types';
 
 /**
  * The document sent for a shell error. Outside production it shows the message and the

@@ -26,7 +26,7 @@
  *    `flush()` and `end()` output are written, and only then `</body></html>` (or the rest
  *    of the template) and the end of the stream.
  */
-import { KilnError } from './errors';
+import { KilnError } from '../shared/errors';
 
 /** A piece of output: React hands over `Uint8Array` views and, for long text, strings. */
 export type Chunk = string | Uint8Array;

@@ -1,8 +1,8 @@
 import { Component, createElement, type ReactNode, useLayoutEffect } from 'react';
 import { hydrateRoot, type Root } from 'react-dom/client';
-import { withClientAppStart } from './app-start';
-import { isStoppedBoundary } from './errors';
-import type { KilnClientPlugin } from './types';
+import { withClientAppStart } from '../shared/app-start';
+import { isStoppedBoundary } from '../shared/errors';
+import type { KilnClientPlugin } from '../shared/types';
 
 /** Options of `hydrate`. */
 export interface HydrateOptions {

@@ -1,6 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
-import type { Chunk, Sink } from './injection-queue';
+import type { Chunk, Sink } from './document-stream';
 
 /** What the sinks need from the render. */
 export interface SinkHost {

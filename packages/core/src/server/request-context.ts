@@ -1,11 +1,10 @@
 import { stateScript } from '@kiln/serialize';
-import { useContext } from 'react';
-import { detectBot } from './bots';
-import { renderContextReact } from './context-react';
-import { KilnError } from './errors';
-import { addNonce, escapeAttribute } from './nonce';
-import { normalizeRequest, userAgentOf } from './request';
-import { trackRequestInputs } from './request-inputs';
+import { KilnError } from '../shared/errors';
+import { escapeAttribute } from '../shared/escape';
+import {
+  noRenderContext,
+  useRenderContext as useSharedRenderContext,
+} from '../shared/render-context';
 import type {
   RedirectInfo,
   RenderContext,
@@ -13,7 +12,11 @@ import type {
   RenderOptions,
   RequestInfo,
   RequestInputs,
-} from './types';
+} from '../shared/types';
+import { isBotRequest } from './bots';
+import { addNonce } from './nonce';
+import { normalizeRequest } from './request';
+import { trackRequestInputs } from './request-inputs';
 
 /** What a context needs from the render that owns it. */
 export interface ContextHost {
@@ -60,7 +63,7 @@ export class RequestContext implements RenderContext {
   /** Whether the visitor is a crawler (computed on first use when the mode was given). */
   get isBot(): boolean {
     if (this.bot === undefined) {
-      this.bot = detectBot(userAgentOf(this.options.request), this.options.isBot);
+      this.bot = isBotRequest(this.options);
     }
     (this.inputs as { bot?: boolean }).bot = this.bot;
     return this.bot;
@@ -291,11 +294,13 @@ export function clientRedirectHtml(url: string, nonce: string | undefined): stri
 }
 
 /**
- * The request's `RenderContext`, inside a component rendered by `renderToHtml`. Read the
+ * The request's `RenderContext`, inside a component rendered by `renderToHtml`: read the
  * request (`url`, `headers`, `cookies`) and shape the response (`setStatus`, `redirect`,
- * `setHeader`) from any component. Throws outside a Kiln server render; in components that
- * also run in the browser, use `useRenderContext` from `@kiln/core/client`, which returns
- * `undefined` there.
+ * `setHeader`) from any component. The same rule as `useRenderContext` from
+ * `@kiln/core/client`: on the server outside a `renderToHtml` render it throws a `KilnError`
+ * with code `KILN_NO_RENDER_CONTEXT`; in a browser it would return `undefined`, but this
+ * server entry does not load in a browser, so here the context is always there. In
+ * components that also run in the browser, import it from `@kiln/core/client`.
  *
  * @example
  * ```tsx
@@ -309,12 +314,7 @@ export function clientRedirectHtml(url: string, nonce: string | undefined): stri
  * ```
  */
 export function useRenderContext(): RenderContext {
-  const ctx = useContext(renderContextReact());
-  if (ctx === undefined) {
-    throw new KilnError(
-      'KILN_NO_RENDER_CONTEXT',
-      'useRenderContext() was called outside a renderToHtml() render; render the component through renderToHtml, or import useRenderContext from @kiln/core/client in components that also run in the browser',
-    );
-  }
+  const ctx = useSharedRenderContext();
+  if (ctx === undefined) throw noRenderContext();
   return ctx;
 }

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import type { ReactNode } from 'react';
-import type { TemplateOptions } from './template';
 
 /** How the document is produced. `auto` buffers for crawlers and streams for browsers. */
 export type RenderMode = 'auto' | 'stream' | 'buffer';
@@ -279,4 +278,20 @@ export interface KilnClientPlugin {
   before?(): void | Promise<void>;
   /** Wraps the app in providers, in the same order as the server plugin's `wrap`. */
   wrap?(app: ReactNode): ReactNode;
+}
+
+/**
+ * An HTML template the server owns (for example Vite's `index.html`), with markers where the
+ * head tags and the app go.
+ */
+export interface TemplateOptions {
+  /** The template HTML. */
+  readonly html: string;
+  /**
+   * Where React's hoisted head tags (`<title>`, `<meta>`, `<link>`) and plugin head HTML go.
+   * Default `<!--app-head-->`; when the template has no such marker, they go before `</head>`.
+   */
+  readonly headMarker?: string;
+  /** Where the app goes, inside its container element. Default `<!--app-html-->`. */
+  readonly appMarker?: string;
 }

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
 import { parseCookie } from 'cookie';
-import { KilnError } from './errors';
-import type { RequestInfo } from './types';
+import { KilnError } from '../shared/errors';
+import type { RequestInfo } from '../shared/types';
 
 /** What `renderToHtml` accepts as `request`: a Web `Request`, a Node `IncomingMessage`, or nothing. */
 export type RequestInput = Request | IncomingMessage;

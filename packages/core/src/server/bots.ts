@@ -1,4 +1,6 @@
 import { isbot } from 'isbot';
+import type { RenderOptions } from '../shared/types';
+import { userAgentOf } from './request';
 
 /**
  * Whether a request comes from a crawler: the `isBot` option when given (a fixed answer or a
@@ -21,4 +23,9 @@ export function detectBot(
   const ua = userAgent ?? '';
   if (typeof override === 'function') return override(ua);
   return isbot(ua);
+}
+
+/** Whether the request of a render comes from a crawler: the one bot check of a render. */
+export function isBotRequest(options: RenderOptions): boolean {
+  return detectBot(userAgentOf(options.request), options.isBot);
 }

@@ -27,7 +27,8 @@ export type KilnErrorCode =
   | 'KILN_INVALID_NONCE'
   | 'KILN_DYNAMIC_SHELL'
   | 'KILN_PRERENDER_FAILED'
-  | 'KILN_INVALID_SHELL';
+  | 'KILN_INVALID_SHELL'
+  | 'KILN_SERVER_ENTRY_IN_BROWSER';
 
 /**
  * The error class of `@kiln/core`. Its message reads `[kiln/core] <problem>; <how to fix>`

@@ -21,25 +21,25 @@
  * (`DocumentStream.continueAfter`), then React's segments for the holes, each preceded by the
  * plugins' flush output (styles and data of that hole), then `</body></html>`.
  */
-import { randomBytes } from 'node:crypto';
 import { type ReactNode, version as reactVersion } from 'react';
 import { type PipeableStream, resumeToPipeableStream } from 'react-dom/server';
 import { prerenderToNodeStream } from 'react-dom/static';
-import { detectBot } from './bots';
-import type { RequestContext } from './context';
 import {
   ContextView,
   createGuard,
   markPrerender,
   type PrerenderGuard,
   withContextView,
-} from './dynamic';
-import { KilnError, messageOf } from './errors';
-import type { Chunk } from './injection-queue';
-import { addNonce, escapeAttribute } from './nonce';
+} from '../shared/dynamic';
+import { KilnError, messageOf } from '../shared/errors';
+import { escapeAttribute } from '../shared/escape';
+import type { PluginInstance, RenderErrorInfo, RenderOptions, RenderResult } from '../shared/types';
+import { detectBot } from './bots';
+import type { Chunk } from './document-stream';
+import { addNonce } from './nonce';
 import { type PartialRun, type ReactStartOptions, renderPartial, renderToHtml } from './render';
 import { userAgentOf } from './request';
-import type { PluginInstance, RenderErrorInfo, RenderOptions, RenderResult } from './types';
+import type { RequestContext } from './request-context';
 
 /**
  * A pre-rendered page, as JSON: the prelude with its nonce cut out, React's postponed state
@@ -127,7 +127,7 @@ function encodedPrelude(shell: Shell): readonly Buffer[] {
 
 /** A placeholder nonce no content can predict (the page cache's nonce rule: base64url, 24 chars). */
 function placeholderNonce(): string {
-  return randomBytes(18).toString('base64url');
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(18))).toString('base64url');
 }
 
 /** The first component of a React component stack (`\n    at Name (…)`). */
