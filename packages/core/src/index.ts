@@ -40,7 +40,8 @@ export { normalizeRequest, parseHost } from './server/request';
 // Bots: the one rule that tells a crawler from a browser.
 export { detectBot } from './server/bots';
 
-// HTML: the CSP nonce on injected tags.
+// HTML: the CSP nonce on injected tags, and the escapers for a plugin's own markup.
+export { escapeAttribute, escapeText } from '@kiln/serialize';
 export { addNonce } from './server/nonce';
 
 // Errors: the error class and its stable codes.

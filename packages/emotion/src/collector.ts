@@ -1,7 +1,8 @@
 import type { EmotionCache } from '@emotion/cache';
 import type { SerializedStyles } from '@emotion/react';
+import { escapeAttribute } from '@kiln/core';
 import { KilnEmotionError } from './errors';
-import { escapeAttribute, escapeStyleText } from './escape';
+import { escapeStyleText } from './escape';
 
 const COLLECTED: unique symbol = Symbol.for('@kiln/emotion/collected');
 

@@ -1,11 +1,4 @@
 const STYLE_END = /<\/(style)/gi;
-const ATTRIBUTE_SPECIAL = /[&"<>]/g;
-const ATTRIBUTE_ENTITIES: Record<string, string> = {
-  '&': '&amp;',
-  '"': '&quot;',
-  '<': '&lt;',
-  '>': '&gt;',
-};
 
 /**
  * Makes CSS text safe as the content of a `<style>` element.
@@ -25,9 +18,4 @@ const ATTRIBUTE_ENTITIES: Record<string, string> = {
  */
 export function escapeStyleText(css: string): string {
   return css.indexOf('</') === -1 ? css : css.replace(STYLE_END, '<\\/$1');
-}
-
-/** Escapes a value for a double-quoted HTML attribute. */
-export function escapeAttribute(value: string): string {
-  return value.replace(ATTRIBUTE_SPECIAL, (c) => ATTRIBUTE_ENTITIES[c]!);
 }

@@ -14,6 +14,9 @@ export type { Reducer, SerializeOptions } from './types';
 export type { StateScriptOptions } from './state-script';
 export { isValidNonce, stateScript } from './state-script';
 
+// HTML: the one attribute and text escaper of every Kiln package.
+export { escapeAttribute, escapeText } from './html';
+
 // Reading: the JSON text back to values, without evaluating code.
 export { parse } from './parse';
 export type { ParseOptions, Reviver } from './types';

@@ -1,4 +1,5 @@
 import { KilnSerializeError } from './errors';
+import { escapeAttribute } from './html';
 import { serialize } from './serialize';
 import { assertStateKey, STATE_ATTRIBUTE } from './state-key';
 import type { SerializeOptions } from './types';
@@ -36,15 +37,6 @@ export function isValidNonce(nonce: unknown): nonce is string {
 export interface StateScriptOptions extends SerializeOptions {
   /** Added as the `nonce` attribute (base64 or base64url characters only). */
   nonce?: string;
-}
-
-function escapeAttribute(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
 }
 
 /**

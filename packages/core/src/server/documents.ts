@@ -1,5 +1,5 @@
+import { escapeAttribute, escapeText } from '@kiln/serialize';
 import { messageOf } from '../shared/errors';
-import { escapeAttribute, escapeText } from '../shared/escape';
 import type { ErrorDocumentInfo } from '../shared/types';
 
 /**

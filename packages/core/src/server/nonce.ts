@@ -1,4 +1,4 @@
-import { escapeAttribute } from '../shared/escape';
+import { escapeAttribute } from '@kiln/serialize';
 
 /**
  * Adds `nonce="…"` to every `<script>` and `<style>` start tag in `html` that has no nonce yet.

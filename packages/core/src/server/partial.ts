@@ -21,6 +21,8 @@
  * (`DocumentStream.continueAfter`), then React's segments for the holes, each preceded by the
  * plugins' flush output (styles and data of that hole), then `</body></html>`.
  */
+
+import { escapeAttribute } from '@kiln/serialize';
 import { type ReactNode, version as reactVersion } from 'react';
 import { type PipeableStream, resumeToPipeableStream } from 'react-dom/server';
 import { prerenderToNodeStream } from 'react-dom/static';
@@ -32,7 +34,6 @@ import {
   withContextView,
 } from '../shared/dynamic';
 import { KilnError, messageOf } from '../shared/errors';
-import { escapeAttribute } from '../shared/escape';
 import type { PluginInstance, RenderErrorInfo, RenderOptions, RenderResult } from '../shared/types';
 import { detectBot } from './bots';
 import type { Chunk } from './document-stream';

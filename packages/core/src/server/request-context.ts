@@ -1,6 +1,5 @@
-import { stateScript } from '@kiln/serialize';
+import { escapeAttribute, stateScript } from '@kiln/serialize';
 import { KilnError } from '../shared/errors';
-import { escapeAttribute } from '../shared/escape';
 import {
   noRenderContext,
   useRenderContext as useSharedRenderContext,
