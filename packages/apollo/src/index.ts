@@ -6,8 +6,8 @@
  * request's client afterwards. `forwardHeaders` passes the visitor's cookie, authorization and
  * language on to the GraphQL server. The browser half is `@kiln/apollo/client`.
  */
-export type { KilnApolloErrorCode } from './errors';
-export { KilnApolloError } from './errors';
-export { defaultForwardedHeaders, forwardHeaders } from './forward-headers';
-export type { ApolloPluginOptions, ApolloStrategy, PersonalOperation } from './plugin';
-export { apollo } from './plugin';
+export type { KilnApolloErrorCode } from './shared/errors';
+export { KilnApolloError } from './shared/errors';
+export { defaultForwardedHeaders, forwardHeaders } from './server/forward-headers';
+export type { ApolloPluginOptions, ApolloStrategy, PersonalOperation } from './server/plugin';
+export { apollo } from './server/plugin';

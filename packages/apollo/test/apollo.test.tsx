@@ -8,7 +8,7 @@ import { renderToString } from 'react-dom/server';
 import { prerenderToNodeStream } from 'react-dom/static';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apollo, forwardHeaders, KilnApolloError } from '../src/index';
-import { KilnApolloProvider } from '../src/provider';
+import { KilnApolloProvider } from '../src/shared/provider';
 import { Errors, Mixed, Policies, Shop, SuspenseShop } from './fixtures/app';
 import {
   createTestSchema,

@@ -6,7 +6,7 @@ import { parse as parseGraphQL } from 'graphql';
 import type { ReactNode } from 'react';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apollo, forwardHeaders } from '../src/index';
-import type { BufferedState, StreamChunk } from '../src/transport';
+import type { BufferedState, StreamChunk } from '../src/shared/transport';
 import { DeferPage, DeferUseQueryPage, deferClient, PRODUCT_PAGE } from './fixtures/defer-app';
 import { type DeferServer, startDeferServer } from './fixtures/defer-server';
 import { streamedChunks, textById } from './fixtures/lifecycle';

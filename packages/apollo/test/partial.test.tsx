@@ -7,7 +7,7 @@ import { createSchema, createYoga } from 'graphql-yoga';
 import { type ReactNode, Suspense } from 'react';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { apollo, forwardHeaders } from '../src/index';
-import type { StreamChunk } from '../src/transport';
+import type { StreamChunk } from '../src/shared/transport';
 import { streamedChunks } from './fixtures/lifecycle';
 import { httpClient } from './fixtures/render';
 

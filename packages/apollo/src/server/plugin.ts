@@ -11,11 +11,11 @@ import { serialize, stateScript } from '@kiln/serialize';
 import { getOperationAST } from 'graphql';
 import { createElement, type ReactNode } from 'react';
 import { prerenderToNodeStream } from 'react-dom/static';
-import { KilnApolloError } from './errors';
-import { KilnApolloProvider } from './provider';
+import { KilnApolloError } from '../shared/errors';
+import { KilnApolloProvider } from '../shared/provider';
+import { isValidKey, queueName, type StreamChunk, scriptStringLiteral } from '../shared/transport';
 import { RequestSession, type ShellSnapshot } from './session';
 import { serverHookWrappers } from './ssr-hooks';
-import { isValidKey, queueName, type StreamChunk, scriptStringLiteral } from './transport';
 
 /**
  * How `useQuery` data is resolved on the server.

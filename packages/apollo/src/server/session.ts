@@ -12,7 +12,7 @@ import {
   type WireError,
   type WireKey,
   type WireWrite,
-} from './transport';
+} from '../shared/transport';
 
 /** A promise React's `use()` reads synchronously once `status` is `fulfilled` (React's own protocol). */
 export type TrackedThenable = Promise<void> & {
