@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { type ReactNode, Suspense, use } from 'react';
 import { describe, expect, test } from 'vitest';
 import {
@@ -362,5 +363,125 @@ describe('prerenderShell + resumeShell', () => {
     expect(() =>
       resumeShell({ format: 'kiln-shell', version: 2 } as unknown as Shell, <Doc>x</Doc>),
     ).toThrow(expect.objectContaining({ code: 'KILN_INVALID_SHELL' }));
+  });
+});
+
+/** A writable with a `flush()` (as a compression middleware has) that logs what happens to it. */
+function loggingWritable(log: string[]): { stream: Writable; text(): string; done: Promise<void> } {
+  const chunks: Buffer[] = [];
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const stream = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        log.push('write');
+        chunks.push(chunk);
+        callback();
+      },
+      final(callback) {
+        resolve();
+        callback();
+      },
+    }),
+    { flush: () => log.push('flush') },
+  );
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8'), done };
+}
+
+describe('resumeShell: the stored prelude is the first byte', () => {
+  const page = (
+    <Doc>
+      <h1>Shop</h1>
+      <Suspense fallback={<p id="wait">wait</p>}>
+        <Personal />
+      </Suspense>
+    </Doc>
+  );
+  const nonce = 'fresh0nce1234567890';
+
+  test('the prelude is written and flushed before any plugin sets up; the hole follows it, in order', async () => {
+    const log: string[] = [];
+    const sink = loggingWritable(log);
+    let writtenAtSetup: string | undefined;
+    let resuming = false;
+    const probe: KilnPlugin = {
+      name: 'probe',
+      setup: async () => {
+        if (resuming) {
+          log.push('setup');
+          writtenAtSetup = sink.text();
+        }
+        await Promise.resolve();
+        return {};
+      },
+    };
+    const shell = await prerenderShell(page, { url: URL_, plugins: [probe] });
+    const prelude = shell.prelude.join(` nonce="${nonce}"`);
+    resuming = true;
+    const result = await resumeShell(shell, page, {
+      request: visitor('Ada'),
+      nonce,
+      plugins: [probe],
+    });
+    expect(result.status).toBe(200);
+    result.pipe(sink.stream);
+    await sink.done;
+    // the whole prelude went out, and was flushed, before the plugin set up
+    expect(writtenAtSetup).toBe(prelude);
+    expect(log.indexOf('flush')).toBeLessThan(log.indexOf('setup'));
+    expect(log.indexOf('write')).toBeLessThan(log.indexOf('flush'));
+    // then the hole: its state before its segment, the end of the document once, last
+    const html = sink.text();
+    expect(html.startsWith(prelude)).toBe(true);
+    const state = html.indexOf('"name":"Ada"');
+    expect(state).toBeGreaterThan(prelude.length);
+    expect(state).toBeLessThan(html.indexOf('id="S:0"'));
+    expect(html.endsWith('</body></html>')).toBe(true);
+    expect(html.split('</body>').length).toBe(2);
+  });
+
+  test('a result taken after its work started still sends the prelude first, then the hole', async () => {
+    const shell = await prerenderShell(page, { url: URL_ });
+    const result = await resumeShell(shell, page, { request: visitor('Ada'), nonce });
+    // let the deferred work start (and React resume) before a sink takes the result
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    const html = await result.text();
+    const prelude = shell.prelude.join(` nonce="${nonce}"`);
+    expect(html.startsWith(prelude)).toBe(true);
+    expect(html.indexOf('"name":"Ada"')).toBeGreaterThan(prelude.length);
+    expect(html.indexOf('"name":"Ada"')).toBeLessThan(html.indexOf('id="S:0"'));
+    expect(html.endsWith('</body></html>')).toBe(true);
+    expect(html.split('</body>').length).toBe(2);
+  });
+
+  test('a plugin that fails to set up after the prelude went out: reported, the document ends after the prelude, the hole is left to the browser', async () => {
+    let resuming = false;
+    const fragile: KilnPlugin = {
+      name: 'fragile',
+      setup: () => {
+        if (resuming) throw new Error('the data source is down');
+        return {};
+      },
+    };
+    const shell = await prerenderShell(page, { url: URL_, plugins: [fragile] });
+    resuming = true;
+    const { errors, onError } = collect();
+    const result = await resumeShell(shell, page, {
+      request: visitor('Ada'),
+      nonce,
+      plugins: [fragile],
+      onError,
+    });
+    const html = await result.text();
+    await result.finished;
+    expect(result.status).toBe(200);
+    expect(html).toBe(`${shell.prelude.join(` nonce="${nonce}"`)}</body></html>`);
+    expect(html).toContain('id="wait"');
+    expect(html).not.toContain('Ada');
+    expect(
+      errors.map(([error, info]) => [(error as KilnError).code, info.phase, info.plugin]),
+    ).toEqual([['KILN_PLUGIN_ERROR', 'plugin', 'fragile']]);
   });
 });

@@ -478,12 +478,15 @@ class ResumeRun implements PartialRun {
     this.nonce = nonce;
   }
 
-  setup(ctx: RequestContext, plugins: readonly [string, PluginInstance | undefined][]): void {
-    this.view.target = ctx;
+  respond(ctx: RequestContext): void {
     ctx.status = this.shell.status;
     for (const [name, parts] of this.shell.headers) {
       ctx.responseHeaders.append(name, parts.join(this.nonce ?? ''));
     }
+  }
+
+  setup(ctx: RequestContext, plugins: readonly [string, PluginInstance | undefined][]): void {
+    this.view.target = ctx;
     for (const [name, instance] of plugins) {
       const restore = instance?.restore;
       if (!restore) continue;
