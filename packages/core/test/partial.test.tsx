@@ -401,37 +401,46 @@ describe('resumeShell: the stored prelude is the first byte', () => {
   );
   const nonce = 'fresh0nce1234567890';
 
-  test('the prelude is written and flushed before any plugin sets up; the hole follows it, in order', async () => {
+  test('the prelude is written and flushed before the shell is restored and React resumes; the hole follows it, in order', async () => {
     const log: string[] = [];
     const sink = loggingWritable(log);
-    let writtenAtSetup: string | undefined;
+    let writtenAtRestore: string | undefined;
     let resuming = false;
     const probe: KilnPlugin = {
       name: 'probe',
-      setup: async () => {
-        if (resuming) {
-          log.push('setup');
-          writtenAtSetup = sink.text();
-        }
+      setup: async (ctx) => {
+        if (resuming) log.push('setup');
+        // a header of this response: plugins set up before the first byte
+        ctx.setHeader('x-visitor', ctx.cookies.name ?? 'guest');
         await Promise.resolve();
-        return {};
+        return {
+          snapshot: () => 'shell',
+          restore: () => {
+            log.push('restore');
+            writtenAtRestore = sink.text();
+          },
+        };
       },
     };
     const shell = await prerenderShell(page, { url: URL_, plugins: [probe] });
     const prelude = shell.prelude.join(` nonce="${nonce}"`);
     resuming = true;
+    const { errors, onError } = collect();
     const result = await resumeShell(shell, page, {
       request: visitor('Ada'),
       nonce,
       plugins: [probe],
+      onError,
     });
     expect(result.status).toBe(200);
+    expect(result.headers.get('x-visitor')).toBe('Ada');
+    expect(log).toEqual(['setup']);
     result.pipe(sink.stream);
     await sink.done;
-    // the whole prelude went out, and was flushed, before the plugin set up
-    expect(writtenAtSetup).toBe(prelude);
-    expect(log.indexOf('flush')).toBeLessThan(log.indexOf('setup'));
-    expect(log.indexOf('write')).toBeLessThan(log.indexOf('flush'));
+    // the whole prelude went out, and was flushed, before the shell's state was restored
+    expect(writtenAtRestore).toBe(prelude);
+    expect(log.slice(0, 2)).toEqual(['setup', 'write']);
+    expect(log.indexOf('flush')).toBeLessThan(log.indexOf('restore'));
     // then the hole: its state before its segment, the end of the document once, last
     const html = sink.text();
     expect(html.startsWith(prelude)).toBe(true);
@@ -440,6 +449,46 @@ describe('resumeShell: the stored prelude is the first byte', () => {
     expect(state).toBeLessThan(html.indexOf('id="S:0"'));
     expect(html.endsWith('</body></html>')).toBe(true);
     expect(html.split('</body>').length).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
+  /** Pre-renders `page` with a plugin that fails on resume only, then resumes it for Ada. */
+  async function resumeFailing(fail: 'setup' | 'restore') {
+    let resuming = false;
+    const failIfResuming = () => {
+      if (resuming) throw new Error(`the data source is down (${fail})`);
+    };
+    const fragile: KilnPlugin = {
+      name: 'fragile',
+      setup: () => {
+        if (fail === 'setup') failIfResuming();
+        return { restore: () => (fail === 'restore' ? failIfResuming() : undefined) };
+      },
+    };
+    const shell = await prerenderShell(page, { url: URL_, plugins: [fragile] });
+    resuming = true;
+    const { errors, onError } = collect();
+    const result = await resumeShell(shell, page, {
+      request: visitor('Ada'),
+      nonce,
+      plugins: [fragile],
+      onError,
+    });
+    const html = await result.text();
+    await result.finished;
+    const reported = errors.map(([error, info]) => [
+      (error as KilnError).code,
+      info.phase,
+      info.plugin,
+    ]);
+    return { shell, result, html, reported };
+  }
+
+  test('a plugin that fails to set up, before the first byte: the 500 error document', async () => {
+    const { result, html, reported } = await resumeFailing('setup');
+    expect(result.status).toBe(500);
+    expect(html).not.toContain('<h1>Shop</h1>');
+    expect(reported).toEqual([['KILN_PLUGIN_ERROR', 'plugin', 'fragile']]);
   });
 
   test('a result taken after its work started still sends the prelude first, then the hole', async () => {
@@ -456,32 +505,12 @@ describe('resumeShell: the stored prelude is the first byte', () => {
     expect(html.split('</body>').length).toBe(2);
   });
 
-  test('a plugin that fails to set up after the prelude went out: reported, the document ends after the prelude, the hole is left to the browser', async () => {
-    let resuming = false;
-    const fragile: KilnPlugin = {
-      name: 'fragile',
-      setup: () => {
-        if (resuming) throw new Error('the data source is down');
-        return {};
-      },
-    };
-    const shell = await prerenderShell(page, { url: URL_, plugins: [fragile] });
-    resuming = true;
-    const { errors, onError } = collect();
-    const result = await resumeShell(shell, page, {
-      request: visitor('Ada'),
-      nonce,
-      plugins: [fragile],
-      onError,
-    });
-    const html = await result.text();
-    await result.finished;
+  test('a plugin that fails to restore the shell after the prelude went out: reported, the document ends after the prelude, the hole is left to the browser', async () => {
+    const { shell, result, html, reported } = await resumeFailing('restore');
     expect(result.status).toBe(200);
     expect(html).toBe(`${shell.prelude.join(` nonce="${nonce}"`)}</body></html>`);
     expect(html).toContain('id="wait"');
     expect(html).not.toContain('Ada');
-    expect(
-      errors.map(([error, info]) => [(error as KilnError).code, info.phase, info.plugin]),
-    ).toEqual([['KILN_PLUGIN_ERROR', 'plugin', 'fragile']]);
+    expect(reported).toEqual([['KILN_PLUGIN_ERROR', 'plugin', 'fragile']]);
   });
 });

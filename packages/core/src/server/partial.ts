@@ -156,6 +156,13 @@ function withPreloadNonce(html: string, nonce: string): string {
   );
 }
 
+/** A `KILN_PLUGIN_ERROR` that names its plugin (reported as `info.plugin`, as the plugin runner's are). */
+function namedPluginError(name: string, message: string, cause: unknown): KilnError {
+  const error = new KilnError('KILN_PLUGIN_ERROR', message, { cause });
+  (error as KilnError & { plugin?: string }).plugin = name;
+  return error;
+}
+
 const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The pre-render's side of the render: starts `prerenderToNodeStream` and ends it when only holes are left. */
@@ -283,10 +290,10 @@ class PrerenderRun implements PartialRun {
         const value = snapshot.call(instance);
         if (value !== undefined) snapshots[name] = value;
       } catch (cause) {
-        throw new KilnError(
-          'KILN_PLUGIN_ERROR',
+        throw namedPluginError(
+          name,
           `plugin "${name}" threw in snapshot(): ${messageOf(cause)}`,
-          { cause },
+          cause,
         );
       }
     }
@@ -493,10 +500,10 @@ class ResumeRun implements PartialRun {
       try {
         restore.call(instance, this.shell.plugins[name]);
       } catch (cause) {
-        throw new KilnError(
-          'KILN_PLUGIN_ERROR',
+        throw namedPluginError(
+          name,
           `plugin "${name}" threw in restore(): ${messageOf(cause)}; the shell may come from another version of the plugin: invalidate stored shells after a deploy`,
-          { cause },
+          cause,
         );
       }
     }

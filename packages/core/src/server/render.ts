@@ -188,20 +188,32 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
 
   run(): Promise<RenderResult> {
     this.stopper.watch(this.options);
-    if (this.preludeFirst) {
-      // Partial pre-rendering: the stored prelude is a shell that is ready now. The result
-      // resolves at once with the shell's status and headers; the prelude goes out when a
-      // sink takes the result, and only then do the plugins set up and React resume (or on
-      // the next macrotask, if no sink takes it before), so nothing of this request's work
-      // comes before the first byte.
-      this.partial?.respond?.(this.ctx);
-      this.life.shellIsReady();
-      this.deferredStart = setImmediate(this.startWork);
-      return Promise.resolve(new Result(this));
-    }
     // Returned as it is: a streamed shell is handed over in as few microtasks as possible, so
     // it is piped before React renders boundaries whose data is at hand.
-    return this.prepareAndStart();
+    return this.preludeFirst ? this.setupBeforePrelude() : this.prepareAndStart();
+  }
+
+  private readonly guard = <T>(value: T | Promise<T>): Promise<T> =>
+    this.stopper.unlessAborted(value);
+
+  /**
+   * Partial pre-rendering: the stored prelude is a shell that is ready now. The plugins set up
+   * (they may still set this response's headers), then the result resolves with the shell's
+   * status and headers; the prelude goes out when a sink takes the result, and only then is
+   * the shell's state restored into the plugins and does React resume (or on the next
+   * macrotask, if no sink takes the result before), so the first byte does not wait for them.
+   */
+  private async setupBeforePrelude(): Promise<RenderResult> {
+    this.partial?.respond?.(this.ctx);
+    try {
+      await this.plugins.setup(this.ctx, this.guard);
+    } catch (error) {
+      this.failShell(error);
+      return new Result(this);
+    }
+    this.life.shellIsReady();
+    this.deferredStart = setImmediate(this.startWork);
+    return new Result(this);
   }
 
   /** Starts the deferred work of a prelude-first resume (once). */
@@ -214,14 +226,15 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
   };
 
   /**
-   * The plugins set up, wrap and prepare the app, then React starts; resolves the result when
-   * the response can start. A failure fails the shell.
+   * The plugins set up (unless a prelude-first resume did it already), wrap and prepare the
+   * app, then React starts; resolves the result when the response can start. A failure fails
+   * the shell.
    */
   private async prepareAndStart(): Promise<RenderResult> {
-    const guard = <T>(value: T | Promise<T>): Promise<T> => this.stopper.unlessAborted(value);
+    const guard = this.guard;
     try {
       if (this.layoutError !== undefined) throw this.layoutError;
-      await this.plugins.setup(this.ctx, guard);
+      if (!this.preludeFirst) await this.plugins.setup(this.ctx, guard);
       this.partial?.setup(this.ctx, this.plugins.instances());
       let app: ReactNode = this.element;
       if (this.appStart !== undefined) app = withServerAppStart(app, this.appStart);
