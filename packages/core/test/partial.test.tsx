@@ -514,3 +514,104 @@ describe('resumeShell: the stored prelude is the first byte', () => {
     expect(reported).toEqual([['KILN_PLUGIN_ERROR', 'plugin', 'fragile']]);
   });
 });
+
+/** The app of a template: its container's content, a greeting hole. */
+function App(): ReactNode {
+  return (
+    <main>
+      <h1>Kitchenware</h1>
+      <Suspense fallback={<p id="greeting-fallback">Welcome</p>}>
+        <Greeting />
+      </Suspense>
+    </main>
+  );
+}
+
+function PlainContent(props: { renders: { count: number } }): ReactNode {
+  props.renders.count++;
+  return <p>Same for all</p>;
+}
+
+describe('prerenderShell + resumeShell in template mode', () => {
+  const template = `<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>Shop</title>
+    <!--app-head-->
+    <script type="module" src="/entry.js"></script>
+  </head>
+  <body>
+    <div id="root"><!--app-html--></div>
+    <script>window.templateTail = true;</script>
+  </body>
+</html>
+`;
+
+  test('the shell is the template up to the app plus the app, each resume adds its holes, then the rest of the template', async () => {
+    const shell = await prerenderShell(<App />, { url: URL_, template });
+    expect(shell.kind).toBe('partial');
+    expect(shell.template).toBe(true);
+    const prelude = shell.prelude.join('');
+    expect(prelude).toContain('<title>Shop</title>');
+    expect(prelude).toContain('<div data-kiln-root="" id="root">');
+    expect(prelude).toContain('<h1>Kitchenware</h1>');
+    expect(prelude).toContain('id="greeting-fallback"');
+    expect(prelude).not.toContain('templateTail');
+    expect(prelude).not.toContain('Hello');
+
+    const stored = JSON.parse(JSON.stringify(shell)) as Shell;
+    const nonceOf = { Ada: 'nonceAda1234567890ab', guest: 'nonceGuest123456789' };
+    const [ada, guest] = await Promise.all([
+      resumeShell(stored, <App />, { request: visitor('Ada'), nonce: nonceOf.Ada, template }),
+      resumeShell(stored, <App />, { request: visitor(undefined), nonce: nonceOf.guest, template }),
+    ]);
+    const [adaHtml, guestHtml] = await Promise.all([ada.text(), guest.text()]);
+    for (const [html, nonce] of [
+      [adaHtml, nonceOf.Ada],
+      [guestHtml, nonceOf.guest],
+    ] as const) {
+      const withNonce = shell.prelude.join(` nonce="${nonce}"`);
+      expect(html.startsWith(withNonce)).toBe(true);
+      // the rest of the template, once, last, with this response's nonce
+      expect(html.endsWith('</html>\n')).toBe(true);
+      expect(html.split('templateTail').length).toBe(2);
+      expect(html.indexOf('templateTail')).toBeGreaterThan(html.indexOf('id="S:0"'));
+      for (const tag of scriptAndStyleTags(html)) expect(tag).toContain(`nonce="${nonce}"`);
+    }
+    expect(adaHtml).toContain('Hello Ada');
+    expect(adaHtml.indexOf('Hello Ada')).toBeGreaterThan(adaHtml.indexOf('id="greeting-fallback"'));
+    expect(guestHtml).toContain('Hello guest');
+    expect(guestHtml).not.toContain('Ada');
+  });
+
+  test('a template shell without holes is sent as stored, the rest of the template after it', async () => {
+    const renders = { count: 0 };
+    const shell = await prerenderShell(<PlainContent renders={renders} />, { url: URL_, template });
+    expect(shell.kind).toBe('static');
+    const html = await (
+      await resumeShell(shell, <PlainContent renders={renders} />, {
+        request: visitor('Ada'),
+        nonce: 'n0nce000000000000000',
+        template,
+      })
+    ).text();
+    expect(renders.count).toBe(1);
+    expect(html).toContain('<div data-kiln-root="" id="root"><p>Same for all</p>');
+    expect(html.endsWith('</html>\n')).toBe(true);
+    expect(html.split('templateTail').length).toBe(2);
+  });
+
+  test('a template shell resumed without its template (or a document shell with one) is rendered in full', async () => {
+    const shell = await prerenderShell(<App />, { url: URL_, template });
+    const renders: string[] = [];
+    const html = await (
+      await resumeShell(shell, <App />, {
+        request: visitor('Ada'),
+        onError: (error) => renders.push(String(error)),
+      })
+    ).text();
+    expect(html).toContain('Hello Ada');
+    expect(html).not.toContain('greeting-fallback');
+  });
+});
