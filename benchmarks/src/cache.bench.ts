@@ -15,9 +15,7 @@
  * The server processes run this file (`KILN_CACHE_BENCH_SERVER=<kind>`) through tsx.
  */
 
-import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ApolloClient, ApolloLink, InMemoryCache } from '@apollo/client';
 import { SchemaLink } from '@apollo/client/link/schema';
@@ -28,9 +26,15 @@ import { type RenderOptions, renderToHtml } from '@kiln/core';
 import { emotion } from '@kiln/emotion';
 import { startRedis } from '@kiln/test-utils';
 import autocannon from 'autocannon';
-import express from 'express';
 import type { GraphQLSchema } from 'graphql';
-import { forkServer } from './child-server';
+import {
+  benchApp,
+  listenForParent,
+  newNonce,
+  servePrecomputed,
+  serveRendered,
+} from './bench-server';
+import { forkServer, serverCpuMs } from './child-server';
 import {
   compare,
   formatMs,
@@ -51,14 +55,6 @@ const USER = 'ada';
 const CACHE_HEADER = 'x-kiln-cache';
 const benchmarksDir = fileURLToPath(new URL('..', import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
-
-function contentSecurityPolicy(nonce: string): string {
-  return `default-src 'self'; script-src 'nonce-${nonce}' 'strict-dynamic'; style-src 'nonce-${nonce}'`;
-}
-
-function newNonce(): string {
-  return randomBytes(16).toString('base64');
-}
 
 /** The node-redis client calls the server process makes (`redis` is loaded from `@kiln/cache`'s dev dependencies). */
 interface RedisClient extends RedisClientLike {
@@ -89,12 +85,7 @@ async function serve(kind: ServerKind): Promise<void> {
       emotion({ key: EMOTION_KEY }),
     ],
   });
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.get('/__cpu', (_req, res) => {
-    res.json(process.cpuUsage());
-  });
+  const app = benchApp();
 
   if (kind === 'static') {
     const nonce = newNonce();
@@ -102,46 +93,23 @@ async function serve(kind: ServerKind): Promise<void> {
       pageOf('query'),
       optionsFor(new Request('http://localhost/'), nonce),
     );
-    const body = Buffer.from(await result.text());
-    app.get('/', (_req, res) => {
-      res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-length': body.length,
-        'content-security-policy': contentSecurityPolicy(nonce),
-      });
-      res.end(body);
-    });
+    servePrecomputed(app, Buffer.from(await result.text()), nonce);
   } else {
     const pages =
       kind === 'none' ? undefined : pageCache({ store: await storeFor(kind), ttl: 3_600_000 });
-    // A miss is stored after its response is sent: the checks wait for that write here.
-    app.get('/__idle', async (_req, res) => {
-      await pages?.idle();
-      res.end();
-    });
-    app.get('/', async (req, res, next) => {
-      try {
-        const nonce = newNonce();
-        res.setHeader('content-security-policy', contentSecurityPolicy(nonce));
+    serveRendered(
+      app,
+      (req, nonce) => {
         const options = optionsFor(req, nonce);
-        const result = pages
-          ? await pages.render(pageOf('query'), options)
-          : await renderToHtml(pageOf('query'), options);
-        result.pipe(res);
-      } catch (error) {
-        next(error);
-      }
-    });
+        return pages
+          ? pages.render(pageOf('query'), options)
+          : renderToHtml(pageOf('query'), options);
+      },
+      async () => pages?.idle(),
+    );
   }
 
-  const server = app.listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as AddressInfo;
-    process.send?.({ port });
-  });
-  process.on('disconnect', () => {
-    server.close();
-    process.exit(0);
-  });
+  listenForParent(app);
 }
 
 interface Started {
@@ -219,14 +187,6 @@ async function check(server: Started, reference: string | undefined): Promise<st
     assertShopPage(`${kind} signed in`, signedIn.body, { user: USER });
   }
   return bodies[0] as string;
-}
-
-async function serverCpuMs(origin: string): Promise<number> {
-  const usage = (await (await fetch(`${origin}/__cpu`)).json()) as {
-    user: number;
-    system: number;
-  };
-  return (usage.user + usage.system) / 1000;
 }
 
 interface LoadRow {

@@ -54,3 +54,12 @@ export function forkServer(file: string, options: ForkServerOptions): Promise<Ch
     });
   });
 }
+
+/** The CPU time (user + system, ms) a server process reports at `/__cpu` (see `benchApp`). */
+export async function serverCpuMs(origin: string): Promise<number> {
+  const usage = (await (await fetch(`${origin}/__cpu`)).json()) as {
+    user: number;
+    system: number;
+  };
+  return (usage.user + usage.system) / 1000;
+}

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
-import { forkServer } from './child-server';
+import { forkServer, serverCpuMs } from './child-server';
 import { formatMs, formatRatio, quantile, quick, resultsDir, saveResults } from './harness';
 import type { ServerKind } from './http/server';
 import { assertShopPage } from './shop/index';
@@ -146,12 +146,6 @@ async function check(server: Started): Promise<number> {
   }
   if (signedIn.body === guest.body) throw new Error(`${server.kind} sends a guest the same page`);
   return Buffer.byteLength(signedIn.body);
-}
-
-async function serverCpuMs(origin: string): Promise<number> {
-  const response = await fetch(`${origin}/__cpu`);
-  const usage = (await response.json()) as { user: number; system: number };
-  return (usage.user + usage.system) / 1000;
 }
 
 interface TtfbStats {

@@ -4,8 +4,14 @@
  * shell.
  */
 import { useSuspenseQuery } from '@apollo/client/react';
+import { apollo } from '@kiln/apollo';
+import type { KilnPlugin } from '@kiln/core';
+import { emotion } from '@kiln/emotion';
+import type { GraphQLSchema } from 'graphql';
 import { type ReactNode, Suspense } from 'react';
 import {
+  EMOTION_KEY,
+  makeClient,
   PRODUCTS_QUERY,
   productsVariables,
   REVIEWS_QUERY,
@@ -39,6 +45,17 @@ function Products(): ReactNode {
       ))}
     </div>
   );
+}
+
+/** The plugins of the page: Apollo (the visitor from the `user` cookie; `Viewer` is personal) and emotion. */
+export function partialShopPlugins(schema: GraphQLSchema): KilnPlugin[] {
+  return [
+    apollo({
+      makeClient: (ctx) => makeClient({ schema, user: ctx.cookies.user }),
+      personal: ({ operationName }) => operationName === 'Viewer',
+    }),
+    emotion({ key: EMOTION_KEY }),
+  ];
 }
 
 /** The shop with the visitor's header as its one hole. */

@@ -13,15 +13,13 @@
  * `x-kiln-cache: partial` header.
  */
 import { Writable } from 'node:stream';
-import { apollo } from '@kiln/apollo';
 import { memoryStore, pageCache, partialCache } from '@kiln/cache';
 import { type RenderOptions, type RenderResult, renderToHtml } from '@kiln/core';
-import { emotion } from '@kiln/emotion';
 import { createElement } from 'react';
 import { compare, formatMs, formatRatio, quantile, quick, saveResults } from './harness';
 import { shopRequest } from './kiln';
-import { PartialShopPage } from './partial-page';
-import { createSchema, EMOTION_KEY, makeClient } from './shop/index';
+import { PartialShopPage, partialShopPlugins } from './partial-page';
+import { createSchema } from './shop/index';
 
 const USER = 'ada';
 
@@ -84,13 +82,7 @@ export default async function run(): Promise<string> {
   const options = (user: string | undefined): RenderOptions => ({
     request: shopRequest(user),
     nonce: 'YmVuY2htYXJrLW5vbmNlLTEyMw',
-    plugins: [
-      apollo({
-        makeClient: (ctx) => makeClient({ schema, user: ctx.cookies.user }),
-        personal: ({ operationName }) => operationName === 'Viewer',
-      }),
-      emotion({ key: EMOTION_KEY }),
-    ],
+    plugins: partialShopPlugins(schema),
   });
   const pages = pageCache({ store: memoryStore(), ttl: 3_600_000 });
   const shells = partialCache({ store: memoryStore(), ttl: 3_600_000 });

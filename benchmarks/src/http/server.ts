@@ -7,8 +7,8 @@
  * per request). It reports its port to the parent over IPC. `LATENCY_MS` sets the schema's
  * per-operation latency.
  */
-import type { AddressInfo } from 'node:net';
-import express, { type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
+import { benchApp, listenForParent } from '../bench-server';
 import { contextFromCookieHeader, createSchema, renderHandRolled } from '../shop/index';
 
 /** The servers the HTTP benchmark can start. */
@@ -76,23 +76,11 @@ async function main(): Promise<void> {
     );
   }
   const handle = await handlerFor(kind);
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.get('/__cpu', (_req, res) => {
-    res.json(process.cpuUsage());
-  });
+  const app = benchApp();
   app.get('/', (req, res, next) => {
     handle(req, res).catch(next);
   });
-  const server = app.listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as AddressInfo;
-    process.send?.({ port });
-  });
-  process.on('disconnect', () => {
-    server.close();
-    process.exit(0);
-  });
+  listenForParent(app);
 }
 
 main().catch((error) => {

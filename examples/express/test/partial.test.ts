@@ -10,12 +10,14 @@ import { type ExamplePageCache, pageCacheFromEnvironment } from '../src/cache';
 import { startServer } from '../src/server';
 
 /*
- * The shop with KILN_CACHE=partial: the front page's catalogue, stock, counters and picks are a
- * shell stored once; the header (greeting, sign-in state, cart) and every price are holes,
- * rendered for each visitor. Checked over HTTP and in Chromium under the shop's strict nonce CSP.
+ * The shop with KILN_CACHE=partial: the front page's catalogue, stock, counters and picks, and
+ * each product page's name, description, stock, counter and picks, are shells stored once; the
+ * header (greeting, sign-in state, cart) and every price are holes, rendered for each visitor.
+ * Checked over HTTP and in Chromium under the shop's strict nonce CSP.
  */
 
 interface Fetched {
+  status: number;
   cache: string | null;
   nonce: string;
   html: string;
@@ -27,6 +29,7 @@ async function get(url: string, cookie?: string): Promise<Fetched> {
   });
   const csp = response.headers.get('content-security-policy') ?? '';
   return {
+    status: response.status,
     cache: response.headers.get('x-kiln-cache'),
     nonce: /script-src 'nonce-([^']+)'/.exec(csp)?.[1] ?? '',
     html: await response.text(),
@@ -101,8 +104,55 @@ describe('express example with KILN_CACHE=partial', () => {
     expect(new Set([ada.nonce, grace.nonce, guest.nonce]).size).toBe(3);
   });
 
-  for (const who of ['Ada', undefined]) {
-    it(`in Chromium (${who ?? 'guest'}): right header, no flash of unstyled content, no GraphQL request, no console error`, async () => {
+  it('serves a product page from its own shell: the product for everyone, the header and the price for each visitor', async () => {
+    const url = `${server.url}/products/kettle`;
+    const first = await get(url, 'kiln_visitor=Ada');
+    expect(first.cache).toBe('miss');
+    await cache.pages.idle();
+    const ada = await get(url, 'kiln_visitor=Ada');
+    const grace = await get(url, 'kiln_visitor=Grace');
+    const guest = await get(url);
+    for (const page of [first, ada, grace, guest]) {
+      expect(page.status).toBe(200);
+      expect(page.html).toContain('<title>Stovetop kettle · Kiln shop</title>');
+      expect(page.html).toContain('Enamelled steel, 1.7 litres, whistles when the water boils.');
+      expect(page.html).toContain('data-testid="views"');
+      expect(page.html).toContain('data-testid="picks"');
+      expectOwnNonce(page);
+    }
+    for (const page of [ada, grace, guest]) expect(page.cache).toBe('partial');
+    // the visitor's header and member price, rendered for them alone
+    expect(ada.html).toContain('Welcome back, <strong>Ada</strong>');
+    expect(ada.html).toMatch(/<s class="/);
+    expect(ada.html).not.toContain('Grace');
+    expect(grace.html).toContain('Welcome back, <strong>Grace</strong>');
+    expect(grace.html).not.toContain('Ada');
+    expect(guest.html).not.toContain('Welcome back');
+    expect(guest.html).not.toMatch(/<s class="/);
+    expect(guest.html).not.toMatch(/Ada|Grace/);
+    // another product has its own shell
+    const teapot = await get(`${server.url}/products/teapot`, 'kiln_visitor=Ada');
+    expect(teapot.cache).toBe('miss');
+    expect(teapot.html).not.toContain('Stovetop kettle ·');
+    expect(teapot.html).toContain('Welcome back, <strong>Ada</strong>');
+  });
+
+  it('a product that does not exist is a 404 for every visitor', async () => {
+    for (const cookie of ['kiln_visitor=Ada', undefined, 'kiln_visitor=Ada']) {
+      const page = await get(`${server.url}/products/no-such-pot`, cookie);
+      await cache.pages.idle();
+      expect(page.status).toBe(404);
+      expect(page.html).not.toContain('Welcome back, <strong>Ada</strong>');
+    }
+  });
+
+  for (const [path, who] of [
+    ['/', 'Ada'],
+    ['/', undefined],
+    ['/products/kettle', 'Ada'],
+    ['/products/kettle', undefined],
+  ] as const) {
+    it(`in Chromium (${path}, ${who ?? 'guest'}): right header and price, no flash of unstyled content, no GraphQL request, no console error`, async () => {
       const look = async (hydrate: boolean) => {
         const context = await chromium.context({ viewport: VIEWPORT, userAgent: CHROME_UA });
         if (who) {
@@ -123,18 +173,20 @@ describe('express example with KILN_CACHE=partial', () => {
           if (new URL(request.url()).pathname === '/graphql') graphql.push(request.url());
         });
         if (!hydrate) await page.route('**/assets/**', (route) => route.abort());
-        await page.goto(`${server.url}/`);
+        await page.goto(`${server.url}${path}`);
         if (hydrate) {
           await page.waitForFunction(() => window.__kilnExample?.hydrated === true);
           expect(await page.evaluate(() => window.__kilnExample?.recoverableErrors)).toEqual([]);
         }
         await page.waitForSelector('[data-testid="picks"]');
         const greeting = await page.textContent('header [data-testid="greeting"]');
+        const price = await page.textContent('main [data-testid="price"]');
         const shot = await screenshot(page);
         return {
           page,
           context,
           greeting,
+          price,
           shot,
           messages: hydrate ? messages : messages.filter((m) => !m.startsWith('Failed to load')),
           graphql,
@@ -145,11 +197,19 @@ describe('express example with KILN_CACHE=partial', () => {
       try {
         expect(after.greeting).toContain(who ? `Welcome back, ${who}` : 'Hello, guest.');
         expect(before.greeting).toBe(after.greeting);
+        // the first price on the page: a member sees theirs beside the struck list price
+        expect(after.price?.match(/\d[.,]\d\d/g)?.length).toBe(who ? 2 : 1);
+        expect(before.price).toBe(after.price);
         expect(after.messages).toEqual([]);
         expect(before.messages).toEqual([]);
         expect(after.graphql).toEqual([]);
         expect(
-          await differentPixels(after.page, `partial-${who ?? 'guest'}`, before.shot, after.shot),
+          await differentPixels(
+            after.page,
+            `partial-${path === '/' ? 'home' : 'product'}-${who ?? 'guest'}`,
+            before.shot,
+            after.shot,
+          ),
         ).toBeLessThanOrEqual(20);
       } finally {
         await before.context.close();

@@ -227,7 +227,6 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
       nonce: _nonce,
       mode: _mode,
       isBot: _isBot,
-      template: _template,
       trustProxy: _trustProxy,
       signal: _signal,
       ...rest

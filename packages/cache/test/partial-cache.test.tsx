@@ -97,6 +97,32 @@ describe('partialCache', () => {
     expect(counter.shell).toBe(1);
   });
 
+  it('in template mode: the shell is pre-rendered into the template, resumed with each visitor’s holes', async () => {
+    const { shells } = setup();
+    const counter = { shell: 0 };
+    const template =
+      '<!DOCTYPE html><html><head><!--app-head--></head><body><div id="root"><!--app-html--></div><p>tail</p></body></html>';
+    const app = (
+      <main>
+        <Catalog counter={counter} version="v1" />
+        <Suspense fallback={<p id="greeting">Welcome</p>}>
+          <Greeting />
+        </Suspense>
+      </main>
+    );
+    const first = await shells.render(app, { request: request('Ada'), template });
+    expect(first.headers.get('x-kiln-cache')).toBe('miss');
+    expect(await body(first)).toContain('Hello Ada');
+    await shells.idle();
+    const second = await shells.render(app, { request: request('Bo'), template });
+    expect(second.headers.get('x-kiln-cache')).toBe('partial');
+    const html = await body(second);
+    expect(html).toContain('Hello Bo');
+    expect(html).not.toContain('Ada');
+    expect(html.endsWith('<p>tail</p></body></html>')).toBe(true);
+    expect(counter.shell).toBe(1);
+  });
+
   it('a crawler bypasses the shell: the whole page is rendered for it', async () => {
     const { shells } = setup();
     const counter = { shell: 0 };

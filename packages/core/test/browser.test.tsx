@@ -6,7 +6,13 @@ import {
   listen,
 } from '@kiln/test-utils';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { renderToHtml } from '../src/index';
+import {
+  type KilnPlugin,
+  prerenderShell,
+  renderToHtml,
+  resumeShell,
+  type Shell,
+} from '../src/index';
 import { Content, DocumentApp, Flavour, type Load, type PageData } from './fixtures/app';
 import { sleep } from './helpers';
 
@@ -42,7 +48,16 @@ function serverLoad(): Load {
   };
 }
 
+const flavour: KilnPlugin = {
+  name: 'flavour',
+  setup: () => ({
+    wrap: (app) => <Flavour.Provider value="vanilla">{app}</Flavour.Provider>,
+  }),
+};
+
 let server: Listening;
+/** The shell of `/partial-template`, pre-rendered on its first request. */
+let shell: Promise<Shell> | undefined;
 let browser: BrowserSession;
 let clientJs = '';
 
@@ -56,33 +71,31 @@ beforeAll(async () => {
       res.end(clientJs);
       return;
     }
-    const template = req.url?.startsWith('/template');
+    const partial = req.url?.startsWith('/partial-template');
+    const template = partial || req.url?.startsWith('/template');
     res.setHeader(
       'content-security-policy',
       `script-src 'nonce-${NONCE}'; style-src 'nonce-${NONCE}'`,
     );
-    const result = await renderToHtml(
-      template ? (
-        <Content load={serverLoad()} page={page} />
-      ) : (
-        <DocumentApp load={serverLoad()} page={page} />
-      ),
-      {
-        request: req,
-        mode: 'stream',
-        nonce: NONCE,
-        bootstrapModules: ['/client.js'],
-        plugins: [
-          {
-            name: 'flavour',
-            setup: () => ({
-              wrap: (app) => <Flavour.Provider value="vanilla">{app}</Flavour.Provider>,
-            }),
-          },
-        ],
-        ...(template ? { template: TEMPLATE } : {}),
-      },
+    const app = template ? (
+      <Content load={serverLoad()} page={page} />
+    ) : (
+      <DocumentApp load={serverLoad()} page={page} />
     );
+    const shared = {
+      bootstrapModules: ['/client.js'],
+      plugins: [flavour],
+      ...(template ? { template: TEMPLATE } : {}),
+    };
+    // A shell pre-rendered once (the slow items, still loading when its static work is done,
+    // are its holes), resumed for each request.
+    shell ??= partial
+      ? prerenderShell(app, { url: `${server.url}/partial-template`, ...shared })
+      : undefined;
+    const options = { request: req, mode: 'stream', nonce: NONCE, ...shared } as const;
+    const result = partial
+      ? await resumeShell(await (shell as Promise<Shell>), app, options)
+      : await renderToHtml(app, options);
     result.pipe(res);
   });
   browser = await launchChromium();
@@ -94,8 +107,8 @@ afterAll(async () => {
 });
 
 describe('hydration in Chromium', () => {
-  for (const path of ['/', '/template']) {
-    test(`a streamed page (${path === '/' ? 'document' : 'template'}) hydrates without errors`, {
+  for (const path of ['/', '/template', '/partial-template']) {
+    test(`a streamed page (${path === '/' ? 'document' : path.slice(1)}) hydrates without errors`, {
       timeout: 60_000,
     }, async () => {
       const context = await browser.context();
@@ -108,6 +121,12 @@ describe('hydration in Chromium', () => {
       tab.on('pageerror', (error) => consoleErrors.push(String(error)));
       await tab.goto(server.url + path, { waitUntil: 'load' });
       await tab.waitForFunction(() => window.__hydrated === true);
+      if (path === '/partial-template') {
+        // served from a shell whose slow items are holes, rendered by the resume
+        const served = await shell;
+        expect(served?.kind).toBe('partial');
+        expect(served?.holes.length).toBeGreaterThan(0);
+      }
       await tab.waitForFunction(() => document.querySelectorAll('li[data-item]').length === 5);
       // Let React finish hydrating the late boundaries.
       await sleep(100);

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { type ReactNode, Suspense, use } from 'react';
 import { describe, expect, test } from 'vitest';
 import {
@@ -362,5 +363,255 @@ describe('prerenderShell + resumeShell', () => {
     expect(() =>
       resumeShell({ format: 'kiln-shell', version: 2 } as unknown as Shell, <Doc>x</Doc>),
     ).toThrow(expect.objectContaining({ code: 'KILN_INVALID_SHELL' }));
+  });
+});
+
+/** A writable with a `flush()` (as a compression middleware has) that logs what happens to it. */
+function loggingWritable(log: string[]): { stream: Writable; text(): string; done: Promise<void> } {
+  const chunks: Buffer[] = [];
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const stream = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        log.push('write');
+        chunks.push(chunk);
+        callback();
+      },
+      final(callback) {
+        resolve();
+        callback();
+      },
+    }),
+    { flush: () => log.push('flush') },
+  );
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8'), done };
+}
+
+describe('resumeShell: the stored prelude is the first byte', () => {
+  const page = (
+    <Doc>
+      <h1>Shop</h1>
+      <Suspense fallback={<p id="wait">wait</p>}>
+        <Personal />
+      </Suspense>
+    </Doc>
+  );
+  const nonce = 'fresh0nce1234567890';
+
+  test('the prelude is written and flushed before the shell is restored and React resumes; the hole follows it, in order', async () => {
+    const log: string[] = [];
+    const sink = loggingWritable(log);
+    let writtenAtRestore: string | undefined;
+    let resuming = false;
+    const probe: KilnPlugin = {
+      name: 'probe',
+      setup: async (ctx) => {
+        if (resuming) log.push('setup');
+        // a header of this response: plugins set up before the first byte
+        ctx.setHeader('x-visitor', ctx.cookies.name ?? 'guest');
+        await Promise.resolve();
+        return {
+          snapshot: () => 'shell',
+          restore: () => {
+            log.push('restore');
+            writtenAtRestore = sink.text();
+          },
+        };
+      },
+    };
+    const shell = await prerenderShell(page, { url: URL_, plugins: [probe] });
+    const prelude = shell.prelude.join(` nonce="${nonce}"`);
+    resuming = true;
+    const { errors, onError } = collect();
+    const result = await resumeShell(shell, page, {
+      request: visitor('Ada'),
+      nonce,
+      plugins: [probe],
+      onError,
+    });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-visitor')).toBe('Ada');
+    expect(log).toEqual(['setup']);
+    result.pipe(sink.stream);
+    await sink.done;
+    // the whole prelude went out, and was flushed, before the shell's state was restored
+    expect(writtenAtRestore).toBe(prelude);
+    expect(log.slice(0, 2)).toEqual(['setup', 'write']);
+    expect(log.indexOf('flush')).toBeLessThan(log.indexOf('restore'));
+    // then the hole: its state before its segment, the end of the document once, last
+    const html = sink.text();
+    expect(html.startsWith(prelude)).toBe(true);
+    const state = html.indexOf('"name":"Ada"');
+    expect(state).toBeGreaterThan(prelude.length);
+    expect(state).toBeLessThan(html.indexOf('id="S:0"'));
+    expect(html.endsWith('</body></html>')).toBe(true);
+    expect(html.split('</body>').length).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
+  /** Pre-renders `page` with a plugin that fails on resume only, then resumes it for Ada. */
+  async function resumeFailing(fail: 'setup' | 'restore') {
+    let resuming = false;
+    const failIfResuming = () => {
+      if (resuming) throw new Error(`the data source is down (${fail})`);
+    };
+    const fragile: KilnPlugin = {
+      name: 'fragile',
+      setup: () => {
+        if (fail === 'setup') failIfResuming();
+        return { restore: () => (fail === 'restore' ? failIfResuming() : undefined) };
+      },
+    };
+    const shell = await prerenderShell(page, { url: URL_, plugins: [fragile] });
+    resuming = true;
+    const { errors, onError } = collect();
+    const result = await resumeShell(shell, page, {
+      request: visitor('Ada'),
+      nonce,
+      plugins: [fragile],
+      onError,
+    });
+    const html = await result.text();
+    await result.finished;
+    const reported = errors.map(([error, info]) => [
+      (error as KilnError).code,
+      info.phase,
+      info.plugin,
+    ]);
+    return { shell, result, html, reported };
+  }
+
+  test('a plugin that fails to set up, before the first byte: the 500 error document', async () => {
+    const { result, html, reported } = await resumeFailing('setup');
+    expect(result.status).toBe(500);
+    expect(html).not.toContain('<h1>Shop</h1>');
+    expect(reported).toEqual([['KILN_PLUGIN_ERROR', 'plugin', 'fragile']]);
+  });
+
+  test('a result taken after its work started still sends the prelude first, then the hole', async () => {
+    const shell = await prerenderShell(page, { url: URL_ });
+    const result = await resumeShell(shell, page, { request: visitor('Ada'), nonce });
+    // let the deferred work start (and React resume) before a sink takes the result
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    const html = await result.text();
+    const prelude = shell.prelude.join(` nonce="${nonce}"`);
+    expect(html.startsWith(prelude)).toBe(true);
+    expect(html.indexOf('"name":"Ada"')).toBeGreaterThan(prelude.length);
+    expect(html.indexOf('"name":"Ada"')).toBeLessThan(html.indexOf('id="S:0"'));
+    expect(html.endsWith('</body></html>')).toBe(true);
+    expect(html.split('</body>').length).toBe(2);
+  });
+
+  test('a plugin that fails to restore the shell after the prelude went out: reported, the document ends after the prelude, the hole is left to the browser', async () => {
+    const { shell, result, html, reported } = await resumeFailing('restore');
+    expect(result.status).toBe(200);
+    expect(html).toBe(`${shell.prelude.join(` nonce="${nonce}"`)}</body></html>`);
+    expect(html).toContain('id="wait"');
+    expect(html).not.toContain('Ada');
+    expect(reported).toEqual([['KILN_PLUGIN_ERROR', 'plugin', 'fragile']]);
+  });
+});
+
+/** The app of a template: its container's content, a greeting hole. */
+function App(): ReactNode {
+  return (
+    <main>
+      <h1>Kitchenware</h1>
+      <Suspense fallback={<p id="greeting-fallback">Welcome</p>}>
+        <Greeting />
+      </Suspense>
+    </main>
+  );
+}
+
+function PlainContent(props: { renders: { count: number } }): ReactNode {
+  props.renders.count++;
+  return <p>Same for all</p>;
+}
+
+describe('prerenderShell + resumeShell in template mode', () => {
+  const template = `<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>Shop</title>
+    <!--app-head-->
+    <script type="module" src="/entry.js"></script>
+  </head>
+  <body>
+    <div id="root"><!--app-html--></div>
+    <script>window.templateTail = true;</script>
+  </body>
+</html>
+`;
+
+  test('the shell is the template up to the app plus the app, each resume adds its holes, then the rest of the template', async () => {
+    const shell = await prerenderShell(<App />, { url: URL_, template });
+    expect(shell.kind).toBe('partial');
+    expect(shell.template).toBe(true);
+    const prelude = shell.prelude.join('');
+    expect(prelude).toContain('<title>Shop</title>');
+    expect(prelude).toContain('<div data-kiln-root="" id="root">');
+    expect(prelude).toContain('<h1>Kitchenware</h1>');
+    expect(prelude).toContain('id="greeting-fallback"');
+    expect(prelude).not.toContain('templateTail');
+    expect(prelude).not.toContain('Hello');
+
+    const stored = JSON.parse(JSON.stringify(shell)) as Shell;
+    const nonceOf = { Ada: 'nonceAda1234567890ab', guest: 'nonceGuest123456789' };
+    const [ada, guest] = await Promise.all([
+      resumeShell(stored, <App />, { request: visitor('Ada'), nonce: nonceOf.Ada, template }),
+      resumeShell(stored, <App />, { request: visitor(undefined), nonce: nonceOf.guest, template }),
+    ]);
+    const [adaHtml, guestHtml] = await Promise.all([ada.text(), guest.text()]);
+    for (const [html, nonce] of [
+      [adaHtml, nonceOf.Ada],
+      [guestHtml, nonceOf.guest],
+    ] as const) {
+      const withNonce = shell.prelude.join(` nonce="${nonce}"`);
+      expect(html.startsWith(withNonce)).toBe(true);
+      // the rest of the template, once, last, with this response's nonce
+      expect(html.endsWith('</html>\n')).toBe(true);
+      expect(html.split('templateTail').length).toBe(2);
+      expect(html.indexOf('templateTail')).toBeGreaterThan(html.indexOf('id="S:0"'));
+      for (const tag of scriptAndStyleTags(html)) expect(tag).toContain(`nonce="${nonce}"`);
+    }
+    expect(adaHtml).toContain('Hello Ada');
+    expect(adaHtml.indexOf('Hello Ada')).toBeGreaterThan(adaHtml.indexOf('id="greeting-fallback"'));
+    expect(guestHtml).toContain('Hello guest');
+    expect(guestHtml).not.toContain('Ada');
+  });
+
+  test('a template shell without holes is sent as stored, the rest of the template after it', async () => {
+    const renders = { count: 0 };
+    const shell = await prerenderShell(<PlainContent renders={renders} />, { url: URL_, template });
+    expect(shell.kind).toBe('static');
+    const html = await (
+      await resumeShell(shell, <PlainContent renders={renders} />, {
+        request: visitor('Ada'),
+        nonce: 'n0nce000000000000000',
+        template,
+      })
+    ).text();
+    expect(renders.count).toBe(1);
+    expect(html).toContain('<div data-kiln-root="" id="root"><p>Same for all</p>');
+    expect(html.endsWith('</html>\n')).toBe(true);
+    expect(html.split('templateTail').length).toBe(2);
+  });
+
+  test('a template shell resumed without its template (or a document shell with one) is rendered in full', async () => {
+    const shell = await prerenderShell(<App />, { url: URL_, template });
+    const renders: string[] = [];
+    const html = await (
+      await resumeShell(shell, <App />, {
+        request: visitor('Ada'),
+        onError: (error) => renders.push(String(error)),
+      })
+    ).text();
+    expect(html).toContain('Hello Ada');
+    expect(html).not.toContain('greeting-fallback');
   });
 });

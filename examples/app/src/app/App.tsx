@@ -3,6 +3,7 @@ import { CartProvider } from './cart';
 import { Home } from './pages/Home';
 import { NotFound } from './pages/NotFound';
 import { PartialHome } from './pages/PartialHome';
+import { PartialProductPage } from './pages/PartialProductPage';
 import { ProductPage } from './pages/ProductPage';
 import { Redirect } from './pages/Redirect';
 import { matchRoute } from './routes';
@@ -16,7 +17,7 @@ import { matchRoute } from './routes';
 export function App(props: {
   url: string;
   onHydrated?: () => void;
-  /** The front page built for partial pre-rendering (`KILN_CACHE=partial`). */
+  /** The front page and product pages built for partial pre-rendering (`KILN_CACHE=partial`). */
   partial?: boolean;
 }): ReactNode {
   const { onHydrated } = props;
@@ -30,7 +31,7 @@ export function App(props: {
       page = props.partial ? <PartialHome /> : <Home />;
       break;
     case 'product':
-      page = <ProductPage id={route.id} />;
+      page = props.partial ? <PartialProductPage id={route.id} /> : <ProductPage id={route.id} />;
       break;
     case 'moved':
       page = <Redirect to={route.to} status={301} />;

@@ -50,11 +50,17 @@ export const HOME_QUERY: TypedDocumentNode<{
   ${VIEWER_FIELDS}
 `;
 
+/** What a product page shows of a product, but the visitor's price. */
+export interface ProductDetails extends Omit<ProductSummary, 'price'> {
+  description: string;
+  views: number;
+}
+
 /** A product page. Querying it counts a view. */
 export const PRODUCT_QUERY: TypedDocumentNode<
   {
     viewer: Viewer;
-    product: (ProductSummary & { description: string; views: number }) | null;
+    product: (ProductDetails & { price: number }) | null;
     serverTime: string;
   },
   { id: string }
@@ -120,6 +126,28 @@ export const CATALOG_QUERY: TypedDocumentNode<{
       stock
     }
     visits
+    serverTime
+  }
+`;
+
+/**
+ * A product page without the visitor and their price (partial pre-rendering: the shell, stored
+ * once per product; its view counter is the count when the shell was pre-rendered).
+ */
+export const PRODUCT_SHELL_QUERY: TypedDocumentNode<
+  { product: ProductDetails | null; serverTime: string },
+  { id: string }
+> = gql`
+  query ProductShell($id: ID!) {
+    product(id: $id) {
+      id
+      name
+      description
+      hue
+      listPrice
+      stock
+      views
+    }
     serverTime
   }
 `;

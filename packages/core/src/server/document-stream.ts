@@ -137,6 +137,19 @@ export class DocumentStream {
     this.started = true;
     for (const chunk of prelude) this.send(chunk);
     this.emitQueue();
+    // The prelude is the shell: it leaves now, not with whatever the resume writes next.
+    this.sink?.flush?.();
+  }
+
+  /**
+   * Partial pre-rendering: ends the document right after a stored prelude when the resume
+   * failed before React wrote anything: the queue, the plugins' `flush()` and `end()` output,
+   * then `</body></html>`.
+   */
+  endAfterPrelude(): void {
+    if (this.closed || this.ending) return;
+    if (this.layout.kind === 'document') this.heldTail ??= END_OF_DOCUMENT;
+    this.end();
   }
 
   /** Queues HTML (already carrying the nonce) for the next point between React batches. */

@@ -41,6 +41,7 @@ import { addNonce } from './nonce';
 import { type PartialRun, type ReactStartOptions, renderPartial, renderToHtml } from './render';
 import { userAgentOf } from './request';
 import type { RequestContext } from './request-context';
+import { splitTemplate } from './template';
 
 /**
  * A pre-rendered page, as JSON: the prelude with its nonce cut out, React's postponed state
@@ -85,12 +86,18 @@ export interface Shell {
   readonly holes: readonly string[];
   /** Why the page is `dynamic`. */
   readonly reason?: string;
+  /**
+   * True when the page was pre-rendered into a `template`: the prelude ends where the
+   * template's rest begins, and `resumeShell` must get the same `template` option.
+   */
+  readonly template?: boolean;
 }
 
 /**
  * Options of {@link prerenderShell}: those of `renderToHtml` that do not belong to a visitor.
  * The pre-render has no request, only `url`; `mode` is always streaming and the nonce is
- * abstracted.
+ * abstracted. With `template`, the shell is the template up to the app plus the app; resume
+ * it with the same `template`.
  *
  * Experimental.
  *
@@ -102,7 +109,7 @@ export interface Shell {
  * ```
  */
 export interface PrerenderOptions
-  extends Omit<RenderOptions, 'request' | 'mode' | 'nonce' | 'isBot' | 'template' | 'trustProxy'> {
+  extends Omit<RenderOptions, 'request' | 'mode' | 'nonce' | 'isBot' | 'trustProxy'> {
   /** The page's absolute URL (path and query included). */
   url: string | URL;
 }
@@ -154,6 +161,13 @@ function withPreloadNonce(html: string, nonce: string): string {
     /<link rel="(?:modulepreload|preload)"(?![^>]*\snonce=)/g,
     (tag) => `<link nonce="${nonce}"${tag.slice('<link'.length)}`,
   );
+}
+
+/** A `KILN_PLUGIN_ERROR` that names its plugin (reported as `info.plugin`, as the plugin runner's are). */
+function namedPluginError(name: string, message: string, cause: unknown): KilnError {
+  const error = new KilnError('KILN_PLUGIN_ERROR', message, { cause });
+  (error as KilnError & { plugin?: string }).plugin = name;
+  return error;
 }
 
 const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -283,10 +297,10 @@ class PrerenderRun implements PartialRun {
         const value = snapshot.call(instance);
         if (value !== undefined) snapshots[name] = value;
       } catch (cause) {
-        throw new KilnError(
-          'KILN_PLUGIN_ERROR',
+        throw namedPluginError(
+          name,
           `plugin "${name}" threw in snapshot(): ${messageOf(cause)}`,
-          { cause },
+          cause,
         );
       }
     }
@@ -384,6 +398,16 @@ export async function prerenderShell(app: ReactNode, options: PrerenderOptions):
       reason: run.dynamicShell.message,
     };
   }
+  // The document ends with `</body></html>`, or in template mode with the template's rest
+  // (after the app), which the resume writes from its own `template` option.
+  let end = SHELL_END;
+  if (options.template !== undefined) {
+    try {
+      end = splitTemplate(options.template, run.nonce).tail;
+    } catch {
+      // an invalid template failed the render already (status 500)
+    }
+  }
   const failure =
     run.externalAbort !== undefined
       ? `it was aborted before its static work was done (${messageOf(run.externalAbort)})`
@@ -393,8 +417,10 @@ export async function prerenderShell(app: ReactNode, options: PrerenderOptions):
           ? 'it sets a cookie, which every visitor would get; set cookies in a hole (after the first byte they are reported) or in the request handler'
           : result.redirect !== undefined
             ? `the page redirected to ${result.redirect.url}`
-            : !html.endsWith(SHELL_END)
-              ? 'its document does not end with </body></html>; render <html><head/><body>…</body></html>'
+            : !html.endsWith(end)
+              ? options.template !== undefined
+                ? 'its document does not end with the rest of the template'
+                : 'its document does not end with </body></html>; render <html><head/><body>…</body></html>'
               : undefined;
   if (failure !== undefined) {
     throw new KilnError(
@@ -406,7 +432,7 @@ export async function prerenderShell(app: ReactNode, options: PrerenderOptions):
   // React's own scripts in a prelude carry no nonce (React issue 27268), nor do its preload
   // links: give every script, style and preload link one, then cut the placeholder out.
   const prelude = addNonce(
-    withPreloadNonce(html.slice(0, -SHELL_END.length), run.nonce),
+    withPreloadNonce(end.length > 0 ? html.slice(0, -end.length) : html, run.nonce),
     run.nonce,
   ).split(` nonce="${run.nonce}"`);
   if (prelude.some((part) => part.includes(run.nonce))) {
@@ -434,6 +460,7 @@ export async function prerenderShell(app: ReactNode, options: PrerenderOptions):
     headers,
     plugins,
     holes: run.pending.map((task) => task.name),
+    ...(options.template !== undefined ? { template: true } : {}),
   };
 }
 
@@ -478,22 +505,25 @@ class ResumeRun implements PartialRun {
     this.nonce = nonce;
   }
 
-  setup(ctx: RequestContext, plugins: readonly [string, PluginInstance | undefined][]): void {
-    this.view.target = ctx;
+  respond(ctx: RequestContext): void {
     ctx.status = this.shell.status;
     for (const [name, parts] of this.shell.headers) {
       ctx.responseHeaders.append(name, parts.join(this.nonce ?? ''));
     }
+  }
+
+  setup(ctx: RequestContext, plugins: readonly [string, PluginInstance | undefined][]): void {
+    this.view.target = ctx;
     for (const [name, instance] of plugins) {
       const restore = instance?.restore;
       if (!restore) continue;
       try {
         restore.call(instance, this.shell.plugins[name]);
       } catch (cause) {
-        throw new KilnError(
-          'KILN_PLUGIN_ERROR',
+        throw namedPluginError(
+          name,
           `plugin "${name}" threw in restore(): ${messageOf(cause)}; the shell may come from another version of the plugin: invalidate stored shells after a deploy`,
-          { cause },
+          cause,
         );
       }
     }
@@ -507,7 +537,8 @@ class ResumeRun implements PartialRun {
       if (i > 0 && attribute.length > 0) chunks.push(attribute);
       chunks.push(parts[i] as Buffer);
     }
-    if (this.shell.kind === 'static') chunks.push(SHELL_END_BYTES);
+    // (in template mode the rest of the template ends the document, as in any render)
+    if (this.shell.kind === 'static' && !this.shell.template) chunks.push(SHELL_END_BYTES);
     return chunks;
   }
 
@@ -548,7 +579,8 @@ class ResumeRun implements PartialRun {
  *
  * `app` must be the same element tree (same build) that was pre-rendered. A `dynamic` shell,
  * a shell from another React version, and crawlers (with `mode: 'auto'`) or `mode: 'buffer'`
- * get a full `renderToHtml` instead, as a resumed page needs JavaScript to show its holes.
+ * get a full `renderToHtml` instead, as a resumed page needs JavaScript to show its holes; so
+ * does a request whose `template` option does not match the shell's (see `Shell.template`).
  *
  * Experimental: the API may change in a minor version.
  *
@@ -583,7 +615,12 @@ export function resumeShell(
   const crawler =
     options.mode === 'buffer' ||
     (options.mode !== 'stream' && detectBot(userAgentOf(options.request), options.isBot));
-  if (shell.kind === 'dynamic' || shell.react !== reactVersion || crawler || options.template) {
+  if (
+    shell.kind === 'dynamic' ||
+    shell.react !== reactVersion ||
+    crawler ||
+    (options.template !== undefined) !== (shell.template === true)
+  ) {
     return renderToHtml(app, options);
   }
   const run = new ResumeRun(shell, options.nonce);

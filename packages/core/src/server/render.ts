@@ -80,7 +80,14 @@ export function renderToHtml(
 export interface PartialRun {
   start(app: ReactNode, options: ReactStartOptions): PipeableStream;
   setup(ctx: RequestContext, plugins: readonly [string, PluginInstance | undefined][]): void;
+  /**
+   * On resume: the stored prelude. With it, the render resolves at once with the shell's
+   * status and headers (`respond`), and the prelude goes out as soon as a sink takes the
+   * result, before the plugins set up and React resumes (see `run`).
+   */
   prelude?(): readonly Chunk[];
+  /** On resume: sets the stored shell's status and headers, before any plugin runs. */
+  respond?(ctx: RequestContext): void;
 }
 
 /** What `Render` hands to React's renderer. */
@@ -126,6 +133,10 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
   private finishedPromise: Promise<RenderDiagnostics> | undefined;
   private resolveReady: (() => void) | undefined;
   private readonly partial: PartialRun | undefined;
+  /** A resume whose stored prelude is the shell: it goes out before the plugins and React start. */
+  private readonly preludeFirst: boolean;
+  private startedWork = false;
+  private deferredStart: ReturnType<typeof setImmediate> | undefined;
 
   constructor(element: ReactNode, options: RenderOptions, partial?: PartialRun) {
     this.element = element;
@@ -170,16 +181,60 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
     }
     if (nonceError) this.layoutError = nonceError;
     this.stream = new DocumentStream(layout, this);
+    this.preludeFirst = partial?.prelude !== undefined && this.layoutError === undefined;
   }
 
   // ---- 1. the plugins prepare the app, React starts ----
 
-  async run(): Promise<RenderResult> {
+  run(): Promise<RenderResult> {
     this.stopper.watch(this.options);
-    const guard = <T>(value: T | Promise<T>): Promise<T> => this.stopper.unlessAborted(value);
+    // Returned as it is: a streamed shell is handed over in as few microtasks as possible, so
+    // it is piped before React renders boundaries whose data is at hand.
+    return this.preludeFirst ? this.setupBeforePrelude() : this.prepareAndStart();
+  }
+
+  private readonly guard = <T>(value: T | Promise<T>): Promise<T> =>
+    this.stopper.unlessAborted(value);
+
+  /**
+   * Partial pre-rendering: the stored prelude is a shell that is ready now. The plugins set up
+   * (they may still set this response's headers), then the result resolves with the shell's
+   * status and headers; the prelude goes out when a sink takes the result, and only then is
+   * the shell's state restored into the plugins and does React resume (or on the next
+   * macrotask, if no sink takes the result before), so the first byte does not wait for them.
+   */
+  private async setupBeforePrelude(): Promise<RenderResult> {
+    this.partial?.respond?.(this.ctx);
+    try {
+      await this.plugins.setup(this.ctx, this.guard);
+    } catch (error) {
+      this.failShell(error);
+      return new Result(this);
+    }
+    this.life.shellIsReady();
+    this.deferredStart = setImmediate(this.startWork);
+    return new Result(this);
+  }
+
+  /** Starts the deferred work of a prelude-first resume (once). */
+  private readonly startWork = (): void => {
+    if (this.deferredStart !== undefined) clearImmediate(this.deferredStart);
+    this.deferredStart = undefined;
+    if (this.startedWork || this.life.released) return;
+    this.startedWork = true;
+    void this.prepareAndStart();
+  };
+
+  /**
+   * The plugins set up (unless a prelude-first resume did it already), wrap and prepare the
+   * app, then React starts; resolves the result when the response can start. A failure fails
+   * the shell.
+   */
+  private async prepareAndStart(): Promise<RenderResult> {
+    const guard = this.guard;
     try {
       if (this.layoutError !== undefined) throw this.layoutError;
-      await this.plugins.setup(this.ctx, guard);
+      if (!this.preludeFirst) await this.plugins.setup(this.ctx, guard);
       this.partial?.setup(this.ctx, this.plugins.instances());
       let app: ReactNode = this.element;
       if (this.appStart !== undefined) app = withServerAppStart(app, this.appStart);
@@ -214,6 +269,9 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
       onError: this.onReactError.bind(this),
     });
     if (this.stopper.reason) this.react.abort(this.stopper.reason);
+    // A prelude-first resume whose prelude is already out: React's output follows it now.
+    else if (this.preludeFirst && this.life.sent && this.life.body === undefined)
+      this.react.pipe(this.stream as unknown as NodeJS.WritableStream);
     return ready;
   }
 
@@ -262,7 +320,12 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
 
   // ---- 2b. or the response becomes a fixed document: the error document or a redirect ----
 
-  /** A shell error (or a failure before React started): the response becomes a 500 error document. */
+  /**
+   * A shell error (or a failure before React started): the response becomes a 500 error
+   * document. In a prelude-first resume whose prelude went out, the status is sent: the
+   * document ends after the prelude instead, and the browser renders the holes, still showing
+   * their fallbacks, as it does for any boundary the server did not finish.
+   */
   private failShell(error: unknown): void {
     if (this.life.body !== undefined) return;
     for (const [early, info] of this.earlyErrors) {
@@ -277,6 +340,11 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
       phase: phaseOf(error, 'shell'),
       ...(pluginName ? { plugin: pluginName } : {}),
     });
+    if (this.preludeFirst && this.life.sent) {
+      this.react?.abort(this.silent('the resume failed after its prelude was sent'));
+      this.stream.endAfterPrelude();
+      return;
+    }
     this.ctx.status = 500;
     this.ctx.redirectInfo = undefined;
     this.ctx.responseHeaders.delete('location');
@@ -333,7 +401,7 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
       this.diagnostics.bytes = Buffer.byteLength(body);
       return;
     }
-    if (this.life.released || !this.react) {
+    if (this.life.released || (!this.react && !this.preludeFirst)) {
       // The client disconnected before anything was sent.
       sink.end();
       return;
@@ -341,7 +409,10 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
     this.stream.attach(sink);
     const prelude = this.partial?.prelude?.();
     if (prelude !== undefined) this.stream.continueAfter(prelude);
-    this.react.pipe(this.stream as unknown as NodeJS.WritableStream);
+    if (this.react) this.react.pipe(this.stream as unknown as NodeJS.WritableStream);
+    // A prelude-first resume: its work starts now that the prelude is out (React pipes
+    // itself in when it starts).
+    else this.startWork();
   }
 
   drain(): void {
@@ -453,6 +524,8 @@ class Render implements ContextHost, StreamHost, SinkHost, AbortHost {
   /** Releases everything the render holds (once): timer, listeners, plugin instances. */
   private finalize(): void {
     if (!this.life.release()) return;
+    if (this.deferredStart !== undefined) clearImmediate(this.deferredStart);
+    this.deferredStart = undefined;
     this.stopper.release();
     if (this.plugins.hasDispose) {
       void this.plugins.dispose().then(() => this.settleAfterReact());

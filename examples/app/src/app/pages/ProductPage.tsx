@@ -7,18 +7,14 @@ import { Picks } from '../components/Picks';
 import { Price } from '../components/Price';
 import { StockBadge } from '../components/StockBadge';
 import { Unavailable } from '../components/Unavailable';
-import { PRODUCT_QUERY } from '../queries';
+import { PRODUCT_QUERY, type ProductDetails } from '../queries';
 import { NotFound } from './NotFound';
 
-/** One product: description, this visitor's price, live stock and a view counter. */
-export function ProductPage(props: { id: string }): ReactNode {
-  const { data, error } = useQuery(PRODUCT_QUERY, { variables: { id: props.id } });
-  if (error) return <Unavailable />;
-  if (!data) return null;
-  const { product } = data;
-  if (!product) return <NotFound />;
+/** A product's title, description, `price`, stock, view counter, cart button and staff picks. */
+export function ProductArticle(props: { product: ProductDetails; price: ReactNode }): ReactNode {
+  const { product } = props;
   return (
-    <Layout viewer={data.viewer} serverTime={data.serverTime}>
+    <>
       <title>{`${product.name} · Kiln shop`}</title>
       <meta name="description" content={product.description} />
       <article
@@ -31,7 +27,7 @@ export function ProductPage(props: { id: string }): ReactNode {
       >
         <h1 css={{ marginTop: 0 }}>{product.name}</h1>
         <p>{product.description}</p>
-        <Price price={product.price} listPrice={product.listPrice} />
+        {props.price}
         <div css={{ margin: '12px 0' }}>
           <StockBadge stock={product.stock} />
         </div>
@@ -41,6 +37,23 @@ export function ProductPage(props: { id: string }): ReactNode {
         <AddToCart productId={product.id} />
       </article>
       <Picks />
+    </>
+  );
+}
+
+/** One product: description, this visitor's price, live stock and a view counter. */
+export function ProductPage(props: { id: string }): ReactNode {
+  const { data, error } = useQuery(PRODUCT_QUERY, { variables: { id: props.id } });
+  if (error) return <Unavailable />;
+  if (!data) return null;
+  const { product } = data;
+  if (!product) return <NotFound />;
+  return (
+    <Layout viewer={data.viewer} serverTime={data.serverTime}>
+      <ProductArticle
+        product={product}
+        price={<Price price={product.price} listPrice={product.listPrice} />}
+      />
     </Layout>
   );
 }
