@@ -179,6 +179,11 @@ describe('express example with KILN_CACHE=partial', () => {
           expect(await page.evaluate(() => window.__kilnExample?.recoverableErrors)).toEqual([]);
         }
         await page.waitForSelector('[data-testid="picks"]');
+        // every streamed hole revealed: React moves a segment into place from its hidden
+        // container with an inline script, batched after the document loads
+        await page.waitForFunction(
+          () => document.querySelectorAll('div[hidden][id*="S:"]').length === 0,
+        );
         const greeting = await page.textContent('header [data-testid="greeting"]');
         const price = await page.textContent('main [data-testid="price"]');
         const shot = await screenshot(page);
