@@ -29,6 +29,8 @@ export type {
   RedisStoreOptions,
 } from './redis-store';
 export { redisStore } from './redis-store';
+export type { RedisLockOptions, RenderLease, RenderLock } from './lock';
+export { redisLock } from './lock';
 export { hasCookie } from './request';
 export type { CacheEntry, InvalidateTarget, JsonValue, Store } from './store';
 export { invalidate } from './store';

@@ -380,7 +380,8 @@ export function redisStore(
   };
 }
 
-function isCluster(client: RedisClientLike | RedisClusterLike): client is RedisClusterLike {
+/** Whether `client` is a cluster client (it can reach each node). */
+export function isCluster(client: RedisClientLike | RedisClusterLike): client is RedisClusterLike {
   return typeof (client as Partial<RedisClusterLike>).nodeClient === 'function';
 }
 
