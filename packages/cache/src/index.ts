@@ -22,8 +22,15 @@ export type {
   PartialResult,
 } from './partial-cache';
 export { partialCache } from './partial-cache';
-export type { RedisClientLike, RedisStore, RedisStoreOptions } from './redis-store';
+export type {
+  RedisClientLike,
+  RedisClusterLike,
+  RedisStore,
+  RedisStoreOptions,
+} from './redis-store';
 export { redisStore } from './redis-store';
+export type { RedisLockOptions, RenderLease, RenderLock } from './lock';
+export { redisLock } from './lock';
 export { hasCookie } from './request';
 export type { CacheEntry, InvalidateTarget, JsonValue, Store } from './store';
 export { invalidate } from './store';

@@ -18,6 +18,7 @@ import {
   type PageCacheControl,
 } from './control';
 import { KilnCacheError } from './errors';
+import { acquireOrWait, type RenderLease, type RenderLock } from './lock';
 import {
   abstractNonce,
   isAbstractableNonce,
@@ -42,6 +43,15 @@ export interface PageCacheOptions {
    * refreshes it, in milliseconds. Default 0 (an expired page is a miss).
    */
   staleWhileRevalidate?: number;
+  /**
+   * One render per key across instances: a lock shared by every instance (see
+   * {@link redisLock}). A cold key requested on many instances at once is rendered by the
+   * lock's owner while the others wait for the stored page (looking every `pollMs`); they
+   * render themselves if the owner stores nothing or dies (its lock then expires). A stale
+   * page is refreshed only by the instance that takes the lock. Without it, single flight is
+   * per process.
+   */
+  lock?: RenderLock;
   /**
    * Request headers the page depends on (e.g. `['accept-language']`): their values are part
    * of the default key, so each value gets its own entry.
@@ -154,6 +164,16 @@ interface Rendered {
   readonly decided: RequestInputs;
 }
 
+/** A background refresh of a stale page. */
+interface Refresh {
+  key: string;
+  request: RequestInfo;
+  decided: RequestInputs;
+  element: ReactNode;
+  renderOptions: RenderOptions;
+  nonce: boolean;
+}
+
 /**
  * Creates a page cache: anonymous pages rendered once and served to everyone from memory
  * or Redis, safe by default.
@@ -204,6 +224,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
   const { store } = options;
   const ttl = options.ttl;
   const swr = options.staleWhileRevalidate ?? 0;
+  const lock = options.lock;
   if (!store || typeof store.get !== 'function') {
     throw new KilnCacheError(
       'INVALID_OPTION',
@@ -422,12 +443,13 @@ export function pageCache(options: PageCacheOptions): PageCache {
     await store.set(key, { value: page.template.body, meta, tags: page.tags }, retain);
   };
 
-  const lead = (key: string, work: Promise<Rendered>): Promise<Rendered> => {
+  const lead = (key: string, work: Promise<Rendered>, lease?: RenderLease): Promise<Rendered> => {
     let settle!: (page: StoredPage | undefined) => void;
     const flight: Flight = { page: new Promise((resolve) => (settle = resolve)) };
     flights.set(key, flight);
     const release = (): void => {
       if (flights.get(key) === flight) flights.delete(key);
+      if (lease) track(lease.release());
     };
     return work.then(
       (rendered) => {
@@ -450,15 +472,32 @@ export function pageCache(options: PageCacheOptions): PageCache {
     );
   };
 
-  const revalidate = (
-    key: string,
-    request: RequestInfo,
-    decided: RequestInputs,
-    element: ReactNode,
-    renderOptions: RenderOptions,
-    nonce: boolean,
+  const revalidate = (job: Refresh): void => {
+    if (flights.has(job.key)) return;
+    if (!lock) {
+      revalidateNow(job);
+      return;
+    }
+    // Only the instance that takes the lock refreshes; the others keep serving stale.
+    track(
+      lock.acquire(job.key).then(
+        async (lease) => {
+          if (!lease) return;
+          // Another instance may have refreshed it and released the lock just before.
+          const current = flights.has(job.key) ? undefined : (await read(job.key)).page;
+          if (flights.has(job.key) || (current && now() < current.freshUntil)) {
+            await lease.release();
+          } else revalidateNow(job, lease);
+        },
+        (error: unknown) => report(error),
+      ),
+    );
+  };
+
+  const revalidateNow = (
+    { key, request, decided, element, renderOptions, nonce }: Refresh,
+    lease?: RenderLease,
   ): void => {
-    if (flights.has(key)) return;
     const { signal: _signal, ...rest } = renderOptions;
     const work = renderForCache(
       element,
@@ -467,7 +506,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
       decided,
     );
     track(
-      lead(key, work).then(async (rendered) => {
+      lead(key, work, lease).then(async (rendered) => {
         // A page that is no longer storable (now a 404, now private) must stop being served;
         // a render that failed or timed out leaves the stale page in place until it expires.
         const reason = notStorableReason(rendered);
@@ -657,7 +696,14 @@ export function pageCache(options: PageCacheOptions): PageCache {
           );
         }
         if (at < page.staleUntil) {
-          revalidate(key, raw, decided, element, renderOptions, page.nonce);
+          revalidate({
+            key,
+            request: raw,
+            decided,
+            element,
+            renderOptions,
+            nonce: page.nonce,
+          });
           return fromPage(
             page,
             nonce,
@@ -690,8 +736,41 @@ export function pageCache(options: PageCacheOptions): PageCache {
         }
       }
 
+      let lease: RenderLease | undefined;
+      if (lock && !flights.has(key)) {
+        const turn = await acquireOrWait(
+          lock,
+          key,
+          async () => {
+            let stored = (await read(key)).page;
+            if (stored?.variant && stored.variant !== mine())
+              stored = (await read(variantKey(key, mine()))).page;
+            return stored && (stored.nonce || nonce === undefined) && now() < stored.staleUntil
+              ? stored
+              : undefined;
+          },
+          report,
+        );
+        if (turn && 'found' in turn) {
+          return fromPage(
+            turn.found,
+            nonce,
+            info({
+              status: now() < turn.found.freshUntil ? 'hit' : 'stale',
+              key,
+              ageMs: now() - turn.found.storedAt,
+              lookupMs,
+              tags: turn.found.tags,
+              coalesced: true,
+              lockWaitMs: turn.waitedMs,
+            }),
+          );
+        }
+        lease = turn?.lease;
+      }
       const work = renderForCache(element, renderOptions, nonce, decided);
-      const rendered = await (flights.has(key) ? work : lead(key, work));
+      if (lease && flights.has(key)) track(lease.release());
+      const rendered = await (flights.has(key) ? work : lead(key, work, lease));
       const notStored = notStorableReason(rendered);
       return fromRendered(
         rendered,
@@ -789,6 +868,7 @@ function diagnosticsOf(cache: PageCacheInfo): Record<string, number | string | b
   if (cache.reason !== undefined) out.reason = cache.reason;
   if (cache.ageMs !== undefined) out.ageMs = cache.ageMs;
   if (cache.error !== undefined) out.error = cache.error;
+  if (cache.lockWaitMs !== undefined) out.lockWaitMs = cache.lockWaitMs;
   return out;
 }
 

@@ -18,6 +18,8 @@ export interface PageCacheInfo {
   readonly stored: boolean;
   /** True when this request waited for another request's render of the same key (single flight). */
   readonly coalesced: boolean;
+  /** Milliseconds spent waiting for another instance's render (`pageCache({ lock })`), when it did. */
+  readonly lockWaitMs?: number;
   /** Milliseconds since the served entry was rendered (hits and stale hits). */
   readonly ageMs: number | undefined;
   /** Tags of the served or stored page. */

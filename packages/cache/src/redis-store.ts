@@ -20,6 +20,33 @@ export interface RedisClientLike {
   off(event: 'error', listener: (error: Error) => void): unknown;
 }
 
+/**
+ * The part of a node-redis cluster client (`createCluster()` from `redis` 5 or 6) that
+ * {@link redisStore} uses. Every command the store sends names one key, so nothing crosses
+ * hash slots (no `CROSSSLOT` error); prefix invalidation scans each master.
+ */
+export interface RedisClusterLike {
+  /** True while the cluster client is connected and ready for commands. */
+  readonly isReady: boolean;
+  /** Sends one raw command to the node that serves `firstKey`. */
+  sendCommand(
+    firstKey: string | Buffer | undefined,
+    isReadonly: boolean | undefined,
+    args: ReadonlyArray<string | Buffer>,
+    options?: { typeMapping?: { [type: number]: unknown } },
+  ): Promise<unknown>;
+  /** The master nodes, as the cluster client knows them now. */
+  readonly masters: readonly unknown[];
+  /** A client connected to one node of {@link RedisClusterLike.masters}. */
+  nodeClient(node: never): Promise<{
+    sendCommand(args: ReadonlyArray<string | Buffer>): Promise<unknown>;
+  }>;
+  /** Adds an event listener (the store listens to `error`, so an outage never crashes the process). */
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  /** Removes an event listener. */
+  off(event: 'error', listener: (error: Error) => void): unknown;
+}
+
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
   /** Prefix of every Redis key the store writes. Default `kiln:`. Give each app its own. */
@@ -56,32 +83,49 @@ const KIND_BUFFER = 0;
 const KIND_STRING = 1;
 const HEADER_BYTES = 6;
 
+// Every script names exactly one key, so each runs on the node that serves that key's
+// slot, on a single Redis or a Redis Cluster alike.
+
+/** Writes one entry: its value and the newline-joined tags it carries, expiring with it. */
 const SET_SCRIPT = `
-redis.call('UNLINK', KEYS[1])
+redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-local ttl = tonumber(ARGV[2])
-for i = 2, #KEYS do
-  redis.call('SADD', KEYS[i], KEYS[1])
-  local left = redis.call('PTTL', KEYS[i])
-  if left >= 0 and left < ttl or left == -1 then
-    redis.call('PEXPIRE', KEYS[i], ttl)
-  end
-end
 return 1`;
 
-const DELETE_TAG_SCRIPT = `
-local keys = redis.call('SMEMBERS', KEYS[1])
-local needle = '\\n' .. ARGV[1] .. '\\n'
-local removed = 0
-for i = 1, #keys do
-  local tags = redis.call('HGET', keys[i], 't')
-  if tags and string.find('\\n' .. tags .. '\\n', needle, 1, true) then
-    removed = removed + redis.call('UNLINK', keys[i])
-  end
+/**
+ * Adds an entry key to a tag index: a sorted set scored by the entry's expiry time (Redis
+ * clock). Members whose entries have expired are trimmed on every write, and the index itself
+ * expires with its last entry, so it never outgrows the live entries carrying the tag.
+ */
+const TAG_ADD_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local left = math.floor(tonumber(last[2]) - now)
+if left < 1 then left = 1 end
+redis.call('PEXPIRE', KEYS[1], left)
+return 1`;
+
+/** Lists the live members of a tag index (trimming the expired ones). */
+const TAG_MEMBERS_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)`;
+
+/** Removes an entry only while it still carries the tag (a replaced entry may not). */
+const DELETE_IF_TAGGED_SCRIPT = `
+local tags = redis.call('HGET', KEYS[1], 't')
+if tags and string.find('\\n' .. tags .. '\\n', '\\n' .. ARGV[1] .. '\\n', 1, true) then
+  return redis.call('UNLINK', KEYS[1])
 end
-redis.call('UNLINK', KEYS[1])
-return removed`;
+return 0`;
+
+/** How many single-key commands an invalidation keeps in flight at once. */
+const BATCH = 256;
 
 /**
  * A store in Redis, shared by every server instance that uses the same Redis and `prefix`:
@@ -96,11 +140,15 @@ return removed`;
  * caches treat a failed operation as a miss, so requests are rendered as if there were no
  * cache, and use Redis again as soon as the client has reconnected.
  *
- * Entries are one Redis hash each (`<prefix>e:<key>`, expiring with the entry); tags are
- * Redis sets (`<prefix>t:<tag>`) updated in the same script, and an entry is only removed by
- * a tag it still carries. Use a single Redis node (or a
- * primary): tag invalidation touches keys that are not known in advance, which Redis
- * Cluster does not allow.
+ * Pass either a single-node client (`createClient`) or a cluster client (`createCluster`).
+ * Every command names one key, so Redis Cluster never answers `CROSSSLOT`. Entries are one
+ * Redis hash each (`<prefix>e:<key>`, expiring with the entry). Each tag has an index
+ * (`<prefix>t:<tag>`): a sorted set of entry keys scored by their expiry time, trimmed on
+ * every write and expiring with its last entry, so it stays as small as the live entries
+ * that carry the tag. `deleteTag` costs one command per entry in the index (an entry is
+ * only removed while it still carries the tag). `deletePrefix` scans the keyspace (every
+ * master on a cluster), so it costs time in proportion to all keys: prefer tags for
+ * frequent invalidation.
  *
  * @example
  * ```ts
@@ -111,8 +159,23 @@ return removed`;
  * await client.connect();
  * const pages = pageCache({ store: redisStore(client, { prefix: 'shop:' }), ttl: 60_000 });
  * ```
+ *
+ * @example
+ * ```ts
+ * import { createCluster } from 'redis';
+ * import { redisStore } from '@kiln/cache';
+ *
+ * const cluster = createCluster({
+ *   rootNodes: [{ url: 'redis://10.0.0.1:7000' }, { url: 'redis://10.0.0.2:7000' }],
+ * });
+ * await cluster.connect();
+ * const store = redisStore(cluster, { prefix: 'shop:' });
+ * ```
  */
-export function redisStore(client: RedisClientLike, options: RedisStoreOptions = {}): RedisStore {
+export function redisStore(
+  client: RedisClientLike | RedisClusterLike,
+  options: RedisStoreOptions = {},
+): RedisStore {
   const prefix = options.prefix ?? 'kiln:';
   const timeoutMs = options.timeoutMs ?? 250;
   const cooldownMs = options.cooldownMs ?? 1_000;
@@ -139,9 +202,21 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
   };
   client.on('error', clientError);
 
-  const command = async (
+  const cluster = isCluster(client) ? client : undefined;
+  const send = (
+    key: string | undefined,
     args: ReadonlyArray<string | Buffer>,
     buffers: boolean,
+  ): Promise<unknown> =>
+    cluster
+      ? cluster.sendCommand(key, false, args, buffers ? BUFFER_REPLIES : undefined)
+      : (client as RedisClientLike).sendCommand(args, buffers ? BUFFER_REPLIES : undefined);
+
+  const command = async (
+    key: string | undefined,
+    args: ReadonlyArray<string | Buffer>,
+    buffers: boolean,
+    sendTo: () => Promise<unknown> = () => send(key, args, buffers),
   ): Promise<unknown> => {
     if (!client.isReady) {
       throw report(
@@ -171,7 +246,7 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
         );
       }, timeoutMs);
     });
-    const sent = client.sendCommand(args, buffers ? BUFFER_REPLIES : undefined);
+    const sent = sendTo();
     try {
       return await Promise.race([sent, timeout]);
     } catch (error) {
@@ -203,15 +278,16 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
       client.off('error', clientError);
     },
     async get(key) {
-      const reply = await command(['HGET', entryKey(key), 'v'], true);
+      const reply = await command(entryKey(key), ['HGET', entryKey(key), 'v'], true);
       if (reply === null || reply === undefined) return undefined;
       if (!Buffer.isBuffer(reply)) throw corrupt(key);
       return decode(reply, key);
     },
     async set(key, entry, ttlMs) {
+      const ek = entryKey(key);
       const ttl = Math.ceil(ttlMs);
       if (!(ttl > 0)) {
-        await command(['UNLINK', entryKey(key)], false);
+        await command(ek, ['UNLINK', ek], false);
         return;
       }
       const tags = [...new Set(entry.tags)];
@@ -225,7 +301,7 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
       }
       const encoded = encode(entry);
       if (encoded.length > maxEntryBytes) {
-        await command(['UNLINK', entryKey(key)], false);
+        await command(ek, ['UNLINK', ek], false);
         report(
           new KilnCacheError(
             'ENTRY_TOO_LARGE',
@@ -234,42 +310,92 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
         );
         return;
       }
+      // Index first: an entry that exists is always reachable from its tags.
+      await Promise.all(
+        tags.map((tag) =>
+          command(tagKey(tag), ['EVAL', TAG_ADD_SCRIPT, '1', tagKey(tag), ek, String(ttl)], false),
+        ),
+      );
       await command(
-        [
-          'EVAL',
-          SET_SCRIPT,
-          String(1 + tags.length),
-          entryKey(key),
-          ...tags.map(tagKey),
-          encoded,
-          String(ttl),
-          tags.join('\n'),
-        ],
+        ek,
+        ['EVAL', SET_SCRIPT, '1', ek, encoded, String(ttl), tags.join('\n')],
         false,
       );
     },
     async delete(key) {
-      return Number(await command(['UNLINK', entryKey(key)], false)) > 0;
+      return Number(await command(entryKey(key), ['UNLINK', entryKey(key)], false)) > 0;
     },
     async deletePrefix(keyPrefix) {
       const match = `${escapeGlob(entryKey(keyPrefix))}*`;
-      let cursor = '0';
       let removed = 0;
-      do {
-        const reply = (await command(['SCAN', cursor, 'MATCH', match, 'COUNT', '500'], false)) as [
-          string,
-          string[],
-        ];
-        cursor = String(reply[0]);
-        const keys = reply[1];
-        if (keys.length > 0) removed += Number(await command(['UNLINK', ...keys], false));
-      } while (cursor !== '0');
+      const scanOne = async (
+        scan: (args: ReadonlyArray<string>) => Promise<unknown>,
+        unlink: (keys: string[]) => Promise<number>,
+      ): Promise<void> => {
+        let cursor = '0';
+        do {
+          const reply = (await scan(['SCAN', cursor, 'MATCH', match, 'COUNT', '500'])) as [
+            string,
+            string[],
+          ];
+          cursor = String(reply[0]);
+          if (reply[1].length > 0) removed += await unlink(reply[1]);
+        } while (cursor !== '0');
+      };
+      if (!cluster) {
+        await scanOne(
+          (args) => command(undefined, args, false),
+          async (keys) => Number(await command(undefined, ['UNLINK', ...keys], false)),
+        );
+        return removed;
+      }
+      // Keys of one node live in many slots: scan each master, unlink key by key.
+      for (const master of cluster.masters) {
+        const node = (await command(undefined, ['SCAN'], false, () =>
+          cluster.nodeClient(master as never),
+        )) as { sendCommand(args: ReadonlyArray<string | Buffer>): Promise<unknown> };
+        await scanOne(
+          (args) => command(undefined, args, false, () => node.sendCommand(args)),
+          (keys) => unlinkEach(keys, (k) => command(k, ['UNLINK', k], false)),
+        );
+      }
       return removed;
     },
     async deleteTag(tag) {
-      return Number(await command(['EVAL', DELETE_TAG_SCRIPT, '1', tagKey(tag), tag], false));
+      const index = tagKey(tag);
+      const members = (await command(
+        index,
+        ['EVAL', TAG_MEMBERS_SCRIPT, '1', index],
+        false,
+      )) as string[];
+      const removed = await unlinkEach(members, (k) =>
+        command(k, ['EVAL', DELETE_IF_TAGGED_SCRIPT, '1', k, tag], false),
+      );
+      // Only the members handled here: an entry tagged meanwhile keeps its place.
+      for (let i = 0; i < members.length; i += BATCH) {
+        await command(index, ['ZREM', index, ...members.slice(i, i + BATCH)], false);
+      }
+      return removed;
     },
   };
+}
+
+/** Whether `client` is a cluster client (it can reach each node). */
+export function isCluster(client: RedisClientLike | RedisClusterLike): client is RedisClusterLike {
+  return typeof (client as Partial<RedisClusterLike>).nodeClient === 'function';
+}
+
+/** Runs one single-key removal per key, {@link BATCH} at a time; resolves how many went. */
+async function unlinkEach(
+  keys: readonly string[],
+  remove: (key: string) => Promise<unknown>,
+): Promise<number> {
+  let removed = 0;
+  for (let i = 0; i < keys.length; i += BATCH) {
+    const done = await Promise.all(keys.slice(i, i + BATCH).map(remove));
+    for (const count of done) removed += Number(count);
+  }
+  return removed;
 }
 
 function encode(entry: CacheEntry): Buffer {

@@ -6,5 +6,6 @@
 export { type BundleOptions, bundleForBrowser } from './bundle';
 export { type BrowserSession, findChromium, launchChromium } from './chromium';
 export { attr, type Element, findAll, parseDocument, textOf } from './html';
-export { type RedisServer, startRedis } from './redis';
+export { freePort, type RedisServer, startRedis } from './redis';
+export { type RedisCluster, type RedisClusterNode, startRedisCluster } from './redis-cluster';
 export { type Listening, listen } from './server';
