@@ -28,7 +28,12 @@ import {
   placeholderNonce,
   splitHeader,
 } from './nonce';
-import { bufferedSinks, type PageCacheInfo, type PageCacheStatus } from './page-result';
+import {
+  bufferedSinks,
+  type PageCacheInfo,
+  type PageCacheStatus,
+  withCacheInfo,
+} from './page-result';
 import { detachedRequest } from './request';
 import type { CacheEntry, InvalidateTarget, JsonValue, Store } from './store';
 
@@ -593,25 +598,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
     const result = await renderToHtml(element, renderOptions);
     withHeader(result.headers, 'bypass');
     result.diagnostics.plugins[CACHE_PLUGIN] = diagnosticsOf(cache);
-    return {
-      get status() {
-        return result.status;
-      },
-      get headers() {
-        return result.headers;
-      },
-      get redirect() {
-        return result.redirect;
-      },
-      get diagnostics() {
-        return result.diagnostics;
-      },
-      finished: result.finished,
-      cache,
-      pipe: (writable) => result.pipe(writable),
-      toResponse: (init) => result.toResponse(init),
-      text: () => result.text(),
-    };
+    return withCacheInfo(result, cache);
   };
 
   const read = async (

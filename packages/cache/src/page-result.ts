@@ -1,3 +1,5 @@
+import type { RenderResult } from '@kiln/core';
+
 /** How the page cache answered one request. */
 export type PageCacheStatus = 'hit' | 'miss' | 'stale' | 'bypass';
 
@@ -114,5 +116,31 @@ export function bufferedSinks(page: {
     async text() {
       return body().toString('utf8');
     },
+  };
+}
+
+/**
+ * `result` as it is, with what a cache did for the request on `cache`: the accessors read the
+ * render's own status, headers and diagnostics, and the sinks send the render's document.
+ */
+export function withCacheInfo<C>(result: RenderResult, cache: C): RenderResult & { cache: C } {
+  return {
+    get status() {
+      return result.status;
+    },
+    get headers() {
+      return result.headers;
+    },
+    get redirect() {
+      return result.redirect;
+    },
+    get diagnostics() {
+      return result.diagnostics;
+    },
+    finished: result.finished,
+    cache,
+    pipe: (writable) => result.pipe(writable),
+    toResponse: (init) => result.toResponse(init),
+    text: () => result.text(),
   };
 }

@@ -14,6 +14,7 @@ import { createElement, type ReactNode } from 'react';
 import { type CollectedControl, controlContext, createControl } from './control';
 import { KilnCacheError } from './errors';
 import { invalidKeyPart, type PageCacheOptions } from './page-cache';
+import { withCacheInfo } from './page-result';
 import { type InvalidateTarget, invalidate, type Store } from './store';
 
 /**
@@ -337,25 +338,7 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
 
   const respond = (result: RenderResult, cache: PartialCacheInfo): PartialResult => {
     if (header) result.headers.set(header, cache.status);
-    return {
-      get status() {
-        return result.status;
-      },
-      get headers() {
-        return result.headers;
-      },
-      get redirect() {
-        return result.redirect;
-      },
-      get diagnostics() {
-        return result.diagnostics;
-      },
-      finished: result.finished,
-      cache,
-      pipe: (writable) => result.pipe(writable),
-      toResponse: (init) => result.toResponse(init),
-      text: () => result.text(),
-    };
+    return withCacheInfo(result, cache);
   };
 
   const full = async (
