@@ -7,7 +7,7 @@ import { isValidNonce, stateScript } from './state-script';
 describe('stateScript', () => {
   it('returns the whole element with the key and nonce', () => {
     expect(stateScript('apollo', { a: '</script>' }, { nonce: 'AbC+/9=' })).toBe(
-      '<script type="application/json" data-kiln-state="apollo" nonce="AbC+/9=">{"a":"\\u003c/script\\u003e"}</script>',
+      '<script type="application/json" data-kiln-state="apollo" nonce="AbC+/9=">{"a":"\\u003c/script>"}</script>',
     );
     expect(stateScript('x', 1)).toBe(
       '<script type="application/json" data-kiln-state="x">1</script>',

@@ -52,7 +52,7 @@ export interface StateScriptOptions extends SerializeOptions {
  * import { stateScript } from '@kiln/serialize';
  *
  * const html = stateScript('user', { name: '</script>' }, { nonce: 'r4nd0m' });
- * // <script type="application/json" data-kiln-state="user" nonce="r4nd0m">{"name":"\u003c/script\u003e"}</script>
+ * // <script type="application/json" data-kiln-state="user" nonce="r4nd0m">{"name":"\u003c/script>"}</script>
  * ```
  */
 export function stateScript(key: string, value: unknown, options?: StateScriptOptions): string {

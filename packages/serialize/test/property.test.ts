@@ -282,12 +282,12 @@ describe('properties', () => {
     );
   });
 
-  it('writes valid JSON with no raw <, >, &, U+2028, U+2029 or lone surrogate', () => {
+  it('writes valid JSON with no raw <, U+2028, U+2029 or lone surrogate', () => {
     fc.assert(
       fc.property(value, (input) => {
         const text = serialize(input);
         expect(() => JSON.parse(text)).not.toThrow();
-        expect(text).not.toMatch(/[<>&\u2028\u2029]/);
+        expect(text).not.toMatch(/[<\u2028\u2029]/);
         expect(text).not.toMatch(LONE_SURROGATE);
       }),
       { numRuns: 1000 },
@@ -297,7 +297,7 @@ describe('properties', () => {
   it('writes plain JSON data exactly as JSON.stringify does, escaped, with no tag', () => {
     const escaped = (json: string) =>
       json.replace(
-        /[<>&\u2028\u2029]/g,
+        /[<\u2028\u2029]/g,
         (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
       );
     const plain = fc
@@ -322,7 +322,7 @@ describe('properties', () => {
     fc.assert(
       fc.property(largeValue, (input) => {
         const text = serialize(input);
-        expect(text).not.toMatch(/[<>&\u2028\u2029]/);
+        expect(text).not.toMatch(/[<\u2028\u2029]/);
         const diff = difference(input, parse(text));
         if (diff !== undefined) throw new Error(diff);
       }),
@@ -330,7 +330,7 @@ describe('properties', () => {
     );
     const escaped = (json: string) =>
       json.replace(
-        /[<>&\u2028\u2029]/g,
+        /[<\u2028\u2029]/g,
         (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
       );
     const json = fc.jsonValue({ maxDepth: 3 });

@@ -5,7 +5,12 @@ import { difference } from './same';
 
 const HOSTILE = [
   '</script>',
+  '</SCRIPT',
   '</SCRIPT >',
+  '</sc',
+  '<',
+  '<!--<SCRIPT>x</SCRIPT>-->',
+  '&lt;/script&gt;&#60;script&#x3e;',
   '</script\t>',
   '</sCrIpT/>',
   '</script><script>alert(document.domain)</script>',
@@ -74,21 +79,35 @@ function shapes(h: string): [string, unknown][] {
 const reducers = { Note: (v: object) => v instanceof Note && v.text };
 const revivers = { Note: (text: string) => new Note(text) };
 
-function documents(script: string): [string, string][] {
+/** The places a script may sit: HTML content, where its text is exact, and SVG foreign content. */
+function documents(script: string): [string, string, boolean][] {
   return [
     [
       'body',
       `<!doctype html><html><head><title>t</title></head><body><div id="root"></div>${script}<p id="after">after</p></body></html>`,
+      true,
     ],
     [
       'head',
       `<!doctype html><html><head>${script}<title>t</title></head><body><p id="after">after</p></body></html>`,
+      true,
     ],
-    ['svg', `<!doctype html><html><body><svg>${script}</svg><p id="after">after</p></body></html>`],
+    [
+      'svg',
+      `<!doctype html><html><body><svg>${script}</svg><p id="after">after</p></body></html>`,
+      false,
+    ],
   ];
 }
 
-function checkDocument(html: string, input: unknown): void {
+/**
+ * Parses the document and checks that the script is the only one, holds text only and is
+ * followed by the paragraph after it. In HTML content the text must also parse back to the
+ * input. In foreign content (`<svg>`, `<math>`) the text is read as markup: with no raw `<`
+ * nothing can start a tag, a comment or a CDATA section, but character references such as
+ * `&amp;` are decoded, so the text is exact only when it holds no `&`.
+ */
+function checkDocument(html: string, input: unknown, exact: boolean): void {
   const doc = parseDocument(html);
   const scripts = findAll(doc, 'script');
   expect(scripts).toHaveLength(1);
@@ -97,8 +116,12 @@ function checkDocument(html: string, input: unknown): void {
   expect((script.childNodes ?? []).every((node: Element) => node.nodeName === '#text')).toBe(true);
   const after = findAll(doc, 'p');
   expect(after.map((p) => attr(p, 'id'))).toEqual(['after']);
-  const copy = parse(textOf(script), { revivers });
-  expect(difference(input, copy)).toBeUndefined();
+  const raw = html.slice(html.indexOf('>', html.indexOf('<script')) + 1, html.indexOf('</script>'));
+  if (exact || !raw.includes('&')) {
+    expect(textOf(script)).toBe(raw);
+    const copy = parse(textOf(script), { revivers });
+    expect(difference(input, copy)).toBeUndefined();
+  }
 }
 
 describe('XSS corpus in a real HTML parser', () => {
@@ -108,8 +131,8 @@ describe('XSS corpus in a real HTML parser', () => {
         const script = stateScript('state', input, { reducers, nonce: 'bm9uY2U=' });
         expect(script).not.toMatch(/<\/?script[\s\S]*<\/?script[\s\S]*<\/?script/i);
         const inner = script.slice(script.indexOf('>') + 1, script.lastIndexOf('</script>'));
-        expect(inner).not.toMatch(/[<>&\u2028\u2029]/);
-        for (const [, html] of documents(script)) checkDocument(html, input);
+        expect(inner).not.toMatch(/[<\u2028\u2029]/);
+        for (const [, html, exact] of documents(script)) checkDocument(html, input, exact);
       });
     }
   }
@@ -138,7 +161,7 @@ describe('XSS corpus in a real HTML parser', () => {
       delete proto.$kiln;
     }
     for (const [index, value] of [input, plainInput].entries()) {
-      for (const [, html] of documents(scripts[index]!)) checkDocument(html, value);
+      for (const [, html, exact] of documents(scripts[index]!)) checkDocument(html, value, exact);
     }
   });
 });
