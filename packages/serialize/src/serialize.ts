@@ -55,12 +55,6 @@ function stringify(value: unknown, polluted: boolean): string {
  */
 const PIECE = 16_384;
 
-/**
- * Objects estimated above this length are recorded for grouping; smaller ones count as this length
- * until the pieces written show their real size.
- */
-const RECORDED = 1024;
-
 const hasOwn = Object.prototype.hasOwnProperty;
 const getProto = Object.getPrototypeOf;
 const ObjectProto = Object.prototype;
@@ -74,15 +68,18 @@ function isPlainProto(proto: object | null): boolean {
 interface Scan {
   /** Objects met so far. */
   seen: Set<object>;
-  /** Estimated JSON length of every object estimated above {@link RECORDED}. */
-  sizes: Map<object, number>;
+  /** The estimated lengths of the object entries met so far in the objects being measured. */
+  stack: number[];
+  /** For each object estimated above {@link PIECE}: the estimated lengths of its object entries, in order. */
+  entries: Map<object, number[]>;
   maxDepth: number;
 }
 
 /**
  * The estimated JSON length of `value` when it is plain JSON data that `JSON.stringify` writes
  * faithfully (plain objects and arrays reached once, strings, finite numbers other than -0,
- * booleans and null), or -1 when it is not.
+ * booleans and null), or -1 when it is not. For a value estimated above {@link PIECE}, the
+ * estimates of its object entries are kept, so that it can be written in pieces.
  */
 function plainSize(value: object, scan: Scan, depth: number): number {
   if (depth > scan.maxDepth) return -1;
@@ -90,6 +87,8 @@ function plainSize(value: object, scan: Scan, depth: number): number {
   const size = seen.size;
   seen.add(value);
   if (seen.size === size) return -1;
+  const stack = scan.stack;
+  const start = stack.length;
   let chars = 2;
   if (Array.isArray(value)) {
     if (getProto(value) !== ArrayProto) return -1;
@@ -111,6 +110,7 @@ function plainSize(value: object, scan: Scan, depth: number): number {
           else {
             const inner = plainSize(item, scan, depth + 1);
             if (inner < 0) return -1;
+            stack.push(inner);
             chars += inner + 1;
           }
           break;
@@ -121,7 +121,8 @@ function plainSize(value: object, scan: Scan, depth: number): number {
   } else {
     if (!isPlainProto(getProto(value))) return -1;
     // for…in needs no array of keys; it also visits inherited enumerable keys, which only adds
-    // values to check (JSON.stringify writes own keys only).
+    // values to check (JSON.stringify writes own keys only). Own keys come first, in the order
+    // of Object.keys, so the entry estimates of own keys are in the order emitPlain reads them.
     for (const key in value) {
       const item: unknown = (value as Record<string, unknown>)[key];
       chars += key.length + 4;
@@ -141,6 +142,7 @@ function plainSize(value: object, scan: Scan, depth: number): number {
           else {
             const inner = plainSize(item, scan, depth + 1);
             if (inner < 0) return -1;
+            stack.push(inner);
             chars += inner;
           }
           break;
@@ -149,41 +151,9 @@ function plainSize(value: object, scan: Scan, depth: number): number {
       }
     }
   }
-  if (chars > RECORDED) scan.sizes.set(value, chars);
+  if (chars > PIECE) scan.entries.set(value, stack.slice(start));
+  stack.length = start;
   return chars;
-}
-
-/** Estimates of the entries of one large value, for grouping them into pieces. */
-interface Grouping {
-  sizes: Map<object, number>;
-  /** The estimated length of an object entry too small to be recorded, learnt from the pieces written. */
-  guess: number;
-  /** Known length and number of unrecorded object entries in the current group. */
-  known: number;
-  unknown: number;
-}
-
-/** The estimated JSON length of an entry, counted into the current group. */
-function entrySize(item: unknown, g: Grouping): number {
-  let size: number;
-  if (typeof item === 'string') size = item.length + 3;
-  else if (typeof item === 'object' && item !== null) {
-    const recorded = g.sizes.get(item);
-    if (recorded === undefined) {
-      g.unknown++;
-      return g.guess;
-    }
-    size = recorded;
-  } else size = 8;
-  g.known += size;
-  return size;
-}
-
-/** Learns the size of small object entries from the text of a group just written. */
-function learn(g: Grouping, length: number): void {
-  if (g.unknown > 0) g.guess = Math.min(RECORDED, Math.max(16, (length - g.known) / g.unknown));
-  g.known = 0;
-  g.unknown = 0;
 }
 
 /** The items `start` to `end` of `array` in a new array (without `slice`, which reads `constructor`). */
@@ -193,21 +163,36 @@ function part(array: unknown[], start: number, end: number): unknown[] {
   return items;
 }
 
-function escapedPiece(value: unknown, g: Grouping, polluted: boolean): string {
-  const text = escapeJson(stringify(value, polluted));
-  learn(g, text.length);
-  return text.slice(1, -1);
+/** The escaped text of `value` without its outer brackets. */
+function piece(value: unknown, polluted: boolean): string {
+  return escapeJson(stringify(value, polluted)).slice(1, -1);
 }
 
-/** Writes the text of plain `value`, escaped, in pieces of about {@link PIECE} characters. */
-function emitPlain(value: unknown, sizes: Map<object, number>, polluted: boolean): string {
-  if (typeof value !== 'object' || value === null || (sizes.get(value) ?? 0) <= PIECE) {
-    return escapeJson(stringify(value, polluted));
-  }
-  const g: Grouping = { sizes, guess: RECORDED, known: 0, unknown: 0 };
+/**
+ * Writes the text of plain `value`, estimated at `size` characters, escaped: in one piece up to
+ * {@link PIECE} characters, else in groups of entries of about that size, and entries larger than
+ * that on their own, recursively.
+ */
+function emitPlain(
+  value: unknown,
+  size: number,
+  entries: Map<object, number[]>,
+  polluted: boolean,
+): string {
+  const sizes =
+    size > PIECE && typeof value === 'object' && value !== null ? entries.get(value) : undefined;
+  if (sizes === undefined) return escapeJson(stringify(value, polluted));
+  let next = 0;
+  /** The estimated length of an entry: an object's from the scan, a primitive's from itself. */
+  const sizeOf = (item: unknown): number =>
+    typeof item === 'object' && item !== null
+      ? (sizes[next++] ?? 0)
+      : typeof item === 'string'
+        ? item.length + 3
+        : 8;
   let out = '';
   let comma = false;
-  let size = 0;
+  let group = 0;
   // Never slice or search `out`: it is a rope, and reading it would copy it whole.
   const add = (text: string) => {
     out = comma ? `${out},${text}` : out + text;
@@ -217,52 +202,50 @@ function emitPlain(value: unknown, sizes: Map<object, number>, polluted: boolean
     let start = 0;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      const itemSize = entrySize(item, g);
+      const itemSize = sizeOf(item);
       if (itemSize > PIECE) {
-        if (i > start) add(escapedPiece(part(value, start, i), g, polluted));
-        add(emitPlain(item, sizes, polluted));
-        learn(g, 0);
+        if (i > start) add(piece(part(value, start, i), polluted));
+        add(emitPlain(item, itemSize, entries, polluted));
         start = i + 1;
-        size = 0;
+        group = 0;
       } else {
-        size += itemSize;
-        if (size >= PIECE) {
-          add(escapedPiece(part(value, start, i + 1), g, polluted));
+        group += itemSize;
+        if (group >= PIECE) {
+          add(piece(part(value, start, i + 1), polluted));
           start = i + 1;
-          size = 0;
+          group = 0;
         }
       }
     }
-    if (value.length > start) add(escapedPiece(part(value, start, value.length), g, polluted));
+    if (value.length > start) add(piece(part(value, start, value.length), polluted));
     return `[${out}]`;
   }
   const object = value as Record<string, unknown>;
   // A null-prototype object is created in dictionary mode: adding keys makes no hidden classes.
-  let group: Record<string, unknown> = Object.create(null);
+  let members: Record<string, unknown> = Object.create(null);
   let empty = true;
   for (const key of Object.keys(object)) {
     const item = object[key];
-    const itemSize = entrySize(item, g) + key.length;
+    const itemSize = sizeOf(item) + key.length;
     if (itemSize > PIECE) {
-      if (!empty) add(escapedPiece(group, g, polluted));
-      add(`${escapeJson(JSON.stringify(key))}:${emitPlain(item, sizes, polluted)}`);
-      learn(g, 0);
-      group = Object.create(null);
+      if (!empty) add(piece(members, polluted));
+      add(`${escapeJson(JSON.stringify(key))}:${emitPlain(item, itemSize, entries, polluted)}`);
+      members = Object.create(null);
       empty = true;
-      size = 0;
+      group = 0;
     } else {
-      setKey(group, key, item);
+      setKey(members, key, item);
       empty = false;
-      size += itemSize;
-      if (size >= PIECE) {
-        add(escapedPiece(group, g, polluted));
-        group = Object.create(null);
+      group += itemSize;
+      if (group >= PIECE) {
+        add(piece(members, polluted));
+        members = Object.create(null);
         empty = true;
-        size = 0;
+        group = 0;
       }
     }
   }
-  if (!empty) add(escapedPiece(group, g, polluted));
+  if (!empty) add(piece(members, polluted));
   return `{${out}}`;
 }
 
@@ -631,14 +614,14 @@ function write0(value: unknown, options: SerializeOptions | undefined): string {
       return escapeJson(JSON.stringify(value));
     }
   } else if (!hasOwn.call(value, '$kiln')) {
-    const scan: Scan = { seen: new Set(), sizes: new Map(), maxDepth };
+    const scan: Scan = { seen: new Set(), stack: [], entries: new Map(), maxDepth };
     let size = -1;
     try {
       size = plainSize(value, scan, 0);
     } catch {
       // a getter threw or the stack ran out: the tagged writer reports it with its path
     }
-    if (size >= 0) return emitPlain(value, scan.sizes, 'toJSON' in Array.prototype);
+    if (size >= 0) return emitPlain(value, size, scan.entries, 'toJSON' in Array.prototype);
   }
   const writer: Writer = {
     seen: new Map(),
