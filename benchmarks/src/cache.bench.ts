@@ -15,18 +15,32 @@
  * The server processes run this file (`KILN_CACHE_BENCH_SERVER=<kind>`) through tsx.
  */
 
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ApolloClient, ApolloLink, InMemoryCache } from '@apollo/client';
 import { SchemaLink } from '@apollo/client/link/schema';
 import { apollo } from '@kiln/apollo';
-import { memoryStore, pageCache, type RedisClientLike, redisStore, type Store } from '@kiln/cache';
+import {
+  memoryStore,
+  type PageCache,
+  pageCache,
+  type RedisClientLike,
+  type RedisClusterLike,
+  type RenderLock,
+  redisLock,
+  redisStore,
+  type Store,
+  useCacheTags,
+} from '@kiln/cache';
 import { type DataCache, type DataCacheLink, dataCache } from '@kiln/cache/apollo';
 import { type RenderOptions, renderToHtml } from '@kiln/core';
 import { emotion } from '@kiln/emotion';
-import { startRedis } from '@kiln/test-utils';
+import { type RedisCluster, startRedis, startRedisCluster } from '@kiln/test-utils';
 import autocannon from 'autocannon';
 import type { GraphQLSchema } from 'graphql';
+import { createElement, type ReactNode } from 'react';
 import {
   benchApp,
   listenForParent,
@@ -48,11 +62,15 @@ import {
 import { SHOP_TEMPLATE } from './kiln';
 import { assertShopPage, createSchema, EMOTION_KEY, makeClient, pageOf } from './shop/index';
 
-const SERVER_KINDS = ['static', 'none', 'memory', 'redis'] as const;
+const SERVER_KINDS = ['static', 'none', 'memory', 'redis', 'cluster'] as const;
 type ServerKind = (typeof SERVER_KINDS)[number];
 
 const USER = 'ada';
 const CACHE_HEADER = 'x-kiln-cache';
+/** The host every request names, whichever process it reaches. */
+const PUBLIC_HOST = 'shop.test';
+/** How long a response waited for another process's render (`lockWaitMs`), set by the cluster rows. */
+const LOCK_WAIT_HEADER = 'x-kiln-bench-lock-wait';
 const benchmarksDir = fileURLToPath(new URL('..', import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
 
@@ -61,15 +79,44 @@ interface RedisClient extends RedisClientLike {
   connect(): Promise<unknown>;
 }
 
-async function storeFor(kind: 'memory' | 'redis'): Promise<Store> {
-  if (kind === 'memory') return memoryStore();
-  const { createClient } = createRequire(import.meta.url)('redis') as {
-    createClient(options: { url: string }): RedisClient;
-  };
-  const client = createClient({ url: process.env.REDIS_URL ?? '' });
+interface RedisModule {
+  createClient(options: { url: string }): RedisClient;
+  createCluster(options: { rootNodes: { url: string }[] }): RedisClusterLike & RedisClient;
+}
+
+/** Where a row keeps its pages, and the lock that gives one render per key across processes. */
+async function storeFor(
+  kind: 'memory' | 'redis' | 'cluster',
+): Promise<{ store: Store; lock?: RenderLock }> {
+  if (kind === 'memory') return { store: memoryStore() };
+  const redis = createRequire(import.meta.url)('redis') as RedisModule;
+  // Processes of one fleet share a prefix (KILN_BENCH_PREFIX); otherwise each has its own.
+  const prefix = process.env.KILN_BENCH_PREFIX ?? `kiln-bench:${process.pid}:`;
+  if (kind === 'cluster') {
+    const nodes = (process.env.REDIS_CLUSTER_NODES ?? '').split(',');
+    const client = redis.createCluster({
+      rootNodes: nodes.map((node) => ({ url: `redis://${node}` })),
+    });
+    client.on('error', (error) => console.error('[kiln/benchmarks] redis cluster:', error.message));
+    await client.connect();
+    return { store: redisStore(client, { prefix }), lock: redisLock(client, { prefix }) };
+  }
+  const client = redis.createClient({ url: process.env.REDIS_URL ?? '' });
   client.on('error', (error) => console.error('[kiln/benchmarks] redis:', error.message));
   await client.connect();
-  return redisStore(client, { prefix: `kiln-bench:${process.pid}:` });
+  return { store: redisStore(client, { prefix }) };
+}
+
+/**
+ * The shop page for a `?cold=<id>` request of the fleet table: tagged `cold:<id>`, with a
+ * stamp unique to this render, so a response tells which render it comes from.
+ */
+function Stamped(props: { id: string; children?: ReactNode }): ReactNode {
+  useCacheTags(`cold:${props.id}`);
+  return [
+    createElement('meta', { key: 'stamp', name: 'kiln-bench-render', content: randomUUID() }),
+    props.children,
+  ];
 }
 
 /** The server of one row, in the child process: Express on a free loopback port. */
@@ -95,15 +142,37 @@ async function serve(kind: ServerKind): Promise<void> {
     );
     servePrecomputed(app, Buffer.from(await result.text()), nonce);
   } else {
-    const pages =
-      kind === 'none' ? undefined : pageCache({ store: await storeFor(kind), ttl: 3_600_000 });
+    const cache = kind === 'none' ? undefined : await storeFor(kind);
+    const pages: PageCache | undefined = cache
+      ? pageCache({
+          store: cache.store,
+          lock: cache.lock,
+          ttl: 3_600_000,
+          // A cache error turns a hit into a render: the figures are only valid without them.
+          onError: (error) =>
+            console.error(`[kiln/benchmarks] ${kind} cache: ${(error as Error).message}`),
+        })
+      : undefined;
+    if (pages) {
+      app.get('/__invalidate', async (req, res) => {
+        const tag = typeof req.query.tag === 'string' ? req.query.tag : '';
+        res.json({ removed: await pages.invalidate(tag) });
+      });
+    }
     serveRendered(
       app,
-      (req, nonce) => {
+      async (req, nonce) => {
         const options = optionsFor(req, nonce);
-        return pages
-          ? pages.render(pageOf('query'), options)
-          : renderToHtml(pageOf('query'), options);
+        const cold = new URL(req.url ?? '/', 'http://localhost').searchParams.get('cold');
+        const element = cold
+          ? createElement(Stamped, { id: cold }, pageOf('query'))
+          : pageOf('query');
+        if (!pages) return renderToHtml(element, options);
+        const result = await pages.render(element, options);
+        if (result.cache.lockWaitMs !== undefined) {
+          result.headers.set(LOCK_WAIT_HEADER, String(result.cache.lockWaitMs));
+        }
+        return result;
       },
       async () => pages?.idle(),
     );
@@ -118,12 +187,25 @@ interface Started {
   stop(): Promise<void>;
 }
 
-async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Started> {
+interface Backends {
+  redisUrl?: string;
+  /** `host:port` of every Redis Cluster node. */
+  clusterNodes?: readonly string[];
+  /** A key prefix shared by the processes of one fleet. */
+  prefix?: string;
+}
+
+async function start(kind: ServerKind, backends: Backends): Promise<Started> {
   const server = await forkServer(thisFile, {
     label: `cache server ${kind}`,
     cwd: benchmarksDir,
     execArgv: ['--import', 'tsx', '--conditions=@kiln/source'],
-    env: { KILN_CACHE_BENCH_SERVER: kind, REDIS_URL: redisUrl ?? '' },
+    env: {
+      KILN_CACHE_BENCH_SERVER: kind,
+      REDIS_URL: backends.redisUrl ?? '',
+      REDIS_CLUSTER_NODES: backends.clusterNodes?.join(',') ?? '',
+      ...(backends.prefix ? { KILN_BENCH_PREFIX: backends.prefix } : {}),
+    },
   });
   return { kind, ...server };
 }
@@ -133,19 +215,37 @@ interface Fetched {
   cache: string | null;
   nonce: string;
   body: string;
+  lockWaitMs?: number;
 }
 
-async function get(origin: string, user?: string): Promise<Fetched> {
-  const response = await fetch(`${origin}/`, {
-    headers: user ? { cookie: `user=${encodeURIComponent(user)}` } : {},
+/**
+ * One GET over HTTP/1.1, with `Host: shop.test` (as a load balancer forwards it, the same for
+ * every process of a fleet; `fetch` would send the process's own address).
+ */
+function get(origin: string, user?: string, path = '/'): Promise<Fetched> {
+  const headers: Record<string, string> = { host: PUBLIC_HOST };
+  if (user) headers.cookie = `user=${encodeURIComponent(user)}`;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${origin}${path}`, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const csp = String(res.headers['content-security-policy'] ?? '');
+        const cache = res.headers[CACHE_HEADER];
+        const lockWait = res.headers[LOCK_WAIT_HEADER];
+        resolve({
+          status: res.statusCode ?? 0,
+          cache: typeof cache === 'string' ? cache : null,
+          nonce: /'nonce-([^']+)'/.exec(csp)?.[1] ?? '',
+          body: Buffer.concat(chunks).toString('utf8'),
+          ...(typeof lockWait === 'string' ? { lockWaitMs: Number(lockWait) } : {}),
+        });
+      });
+    });
+    req.on('error', reject);
+    req.end();
   });
-  const csp = response.headers.get('content-security-policy') ?? '';
-  return {
-    status: response.status,
-    cache: response.headers.get(CACHE_HEADER),
-    nonce: /'nonce-([^']+)'/.exec(csp)?.[1] ?? '',
-    body: await response.text(),
-  };
 }
 
 /** The body with its nonce cut out, after checking that every nonce attribute is the header's. */
@@ -177,7 +277,7 @@ async function check(server: Started, reference: string | undefined): Promise<st
   if (kind !== 'static' && first.nonce === second.nonce) {
     throw new Error(`${kind}: two responses share a nonce`);
   }
-  if (kind === 'memory' || kind === 'redis') {
+  if (kind === 'memory' || kind === 'redis' || kind === 'cluster') {
     if (first.cache !== 'miss' || second.cache !== 'hit') {
       throw new Error(`${kind}: ${CACHE_HEADER} ${first.cache} then ${second.cache}, not miss/hit`);
     }
@@ -205,6 +305,7 @@ const ROWS: { kind: ServerKind; label: string }[] = [
   { kind: 'none', label: 'no cache (render every request)' },
   { kind: 'memory', label: 'page cache, memory store' },
   { kind: 'redis', label: 'page cache, Redis store' },
+  { kind: 'cluster', label: 'page cache, Redis Cluster store (3 masters + 3 replicas), lock' },
 ];
 
 /**
@@ -212,7 +313,7 @@ const ROWS: { kind: ServerKind; label: string }[] = [
  * which each server is loaded in turn, in a fresh random order, so that the machine's drift
  * falls on every row alike; req/s is the median over the rounds.
  */
-async function pageCacheTable(): Promise<{ table: string; data: unknown }> {
+async function pageCacheTable(cluster: RedisCluster): Promise<{ table: string; data: unknown }> {
   const seconds = 3;
   const rounds = quick ? 1 : 5;
   const warmupSeconds = quick ? 0 : 2;
@@ -232,7 +333,9 @@ async function pageCacheTable(): Promise<{ table: string; data: unknown }> {
   try {
     redis = await startRedis();
     const url = redis.url;
-    const started = await Promise.allSettled(ROWS.map(({ kind }) => start(kind, url)));
+    const started = await Promise.allSettled(
+      ROWS.map(({ kind }) => start(kind, { redisUrl: url, clusterNodes: cluster.addresses })),
+    );
     for (const outcome of started) {
       if (outcome.status === 'fulfilled') servers.push(outcome.value);
     }
@@ -302,6 +405,134 @@ async function pageCacheTable(): Promise<{ table: string; data: unknown }> {
   } finally {
     for (const server of servers) await server.stop();
     await redis?.stop();
+  }
+}
+
+/** The fleet sizes of the cold-render rows. */
+const FLEET_SIZES = [1, 2, 4] as const;
+
+interface FleetRow {
+  processes: number;
+  keys: number;
+  requests: number;
+  wallMs: number;
+  misses: number;
+  hits: number;
+  failures: number;
+  /** `lockWaitMs` of every response that waited for another process's render. */
+  lockWaits: number[];
+}
+
+/** The stamp of the render a `?cold=` page comes from. */
+function stampOf(body: string): string {
+  const stamp = /<meta name="kiln-bench-render" content="([^"]+)"/.exec(body)?.[1];
+  if (!stamp) throw new Error('a cold page has no render stamp');
+  return stamp;
+}
+
+/**
+ * Many processes on one Redis Cluster, each with the page cache and the render lock: cold
+ * keys requested at once from every process (one render per key wanted), lock waits, and how
+ * long a tag invalidated through one process keeps being served by the others.
+ */
+async function fleetTable(cluster: RedisCluster): Promise<{ table: string; data: unknown }> {
+  const keys = quick ? 3 : 20;
+  const perKey = quick ? 4 : 8;
+  const invalidations = quick ? 2 : 20;
+  const run = randomUUID().slice(0, 8);
+  const servers: Started[] = [];
+  try {
+    const started = await Promise.allSettled(
+      Array.from({ length: Math.max(...FLEET_SIZES) }, () =>
+        start('cluster', { clusterNodes: cluster.addresses, prefix: `kiln-bench-fleet:${run}:` }),
+      ),
+    );
+    for (const outcome of started) if (outcome.status === 'fulfilled') servers.push(outcome.value);
+    for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
+
+    const rows: FleetRow[] = [];
+    for (const processes of FLEET_SIZES) {
+      const fleet = servers.slice(0, processes);
+      const begun = performance.now();
+      const responses = await Promise.all(
+        Array.from({ length: keys * perKey }, (_, i) => {
+          const key = `${processes}-${Math.floor(i / perKey)}`;
+          return get((fleet[i % processes] as Started).origin, undefined, `/?cold=${key}`);
+        }),
+      );
+      const wallMs = performance.now() - begun;
+      let failures = 0;
+      for (const response of responses) {
+        if (response.status !== 200) failures++;
+        else assertShopPage(`fleet of ${processes}`, response.body, { user: undefined });
+      }
+      rows.push({
+        processes,
+        keys,
+        requests: responses.length,
+        wallMs,
+        misses: responses.filter((r) => r.cache === 'miss').length,
+        hits: responses.filter((r) => r.cache === 'hit').length,
+        failures,
+        lockWaits: responses.flatMap((r) => (r.lockWaitMs === undefined ? [] : [r.lockWaitMs])),
+      });
+    }
+
+    // Invalidation: every process serves the stored page; the tag is invalidated through the
+    // first; each other process is then asked until it serves another render's page.
+    const delays: number[] = [];
+    for (let round = 0; round < invalidations; round++) {
+      const path = `/?cold=inv-${run}-${round}`;
+      const first = await get((servers[0] as Started).origin, undefined, path);
+      await fetch(`${(servers[0] as Started).origin}/__idle`);
+      const old = stampOf(first.body);
+      for (const server of servers.slice(1)) {
+        const page = await get(server.origin, undefined, path);
+        if (stampOf(page.body) !== old) throw new Error('a process did not serve the stored page');
+      }
+      const begun = performance.now();
+      await fetch(`${(servers[0] as Started).origin}/__invalidate?tag=cold:inv-${run}-${round}`);
+      let slowest = 0;
+      for (const server of servers.slice(1)) {
+        for (let attempt = 0; ; attempt++) {
+          if (attempt > 10_000) throw new Error('an invalidated page kept being served');
+          const page = await get(server.origin, undefined, path);
+          if (stampOf(page.body) !== old) break;
+        }
+        slowest = performance.now() - begun;
+      }
+      delays.push(slowest);
+    }
+
+    const lines = [
+      `### A fleet on one Redis Cluster (3 masters + 3 replicas): page cache + render lock per process, ${keys} cold keys × ${perKey} concurrent requests spread over the processes`,
+      '',
+      '| processes | requests | misses (renders) | hits | failed | wall ms | ms per cold key | lock waits | lock wait p50 / p90 / p99 ms |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ];
+    for (const row of rows) {
+      const waits = row.lockWaits;
+      const percentiles = waits.length
+        ? [0.5, 0.9, 0.99].map((q) => formatMs(quantile(waits, q))).join(' / ')
+        : '–';
+      lines.push(
+        `| ${row.processes} | ${row.requests} | ${row.misses} | ${row.hits} | ${row.failures} | ${formatMs(row.wallMs)} | ${formatMs(row.wallMs / row.keys)} | ${waits.length} | ${percentiles} |`,
+      );
+    }
+    lines.push(
+      '',
+      `Invalidation delay (tag invalidated through one process, until all ${servers.length - 1} others serve a new render; ${invalidations} rounds): p50 ${formatMs(quantile(delays, 0.5))}, max ${formatMs(Math.max(...delays))}.`,
+      '',
+      `<sub>one render per key is wanted: misses = ${keys} in every row${quick ? '; quick run: figures mean nothing' : ''}</sub>`,
+    );
+    for (const row of rows) {
+      if (row.misses !== row.keys) {
+        lines.push('', `> ${row.processes} processes: ${row.misses} renders for ${row.keys} keys`);
+      }
+    }
+    return { table: lines.join('\n'), data: { keys, perKey, rows, delays } };
+  } finally {
+    for (const server of servers) await server.stop();
   }
 }
 
@@ -395,10 +626,16 @@ async function dataCacheTable(): Promise<{ table: string; data: unknown }> {
 
 /** Runs the cache benchmarks and returns their Markdown tables. */
 export default async function run(): Promise<string> {
-  const pages = await pageCacheTable();
-  const data = await dataCacheTable();
-  saveResults('cache', { pages: pages.data, data: data.data });
-  return `${pages.table}\n\n${data.table}`;
+  const cluster = await startRedisCluster();
+  try {
+    const pages = await pageCacheTable(cluster);
+    const fleet = await fleetTable(cluster);
+    const data = await dataCacheTable();
+    saveResults('cache', { pages: pages.data, fleet: fleet.data, data: data.data });
+    return `${pages.table}\n\n${fleet.table}\n\n${data.table}`;
+  } finally {
+    await cluster.stop();
+  }
 }
 
 const serverKind = process.env.KILN_CACHE_BENCH_SERVER as ServerKind | undefined;

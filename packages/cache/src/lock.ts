@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { deadline } from './deadline';
 import { KilnCacheError } from './errors';
 import { isCluster, type RedisClientLike, type RedisClusterLike } from './redis-store';
 
@@ -95,23 +96,18 @@ export function redisLock(
     const sent = isCluster(client)
       ? client.sendCommand(key, false, args)
       : client.sendCommand(args);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new KilnCacheError(
-              'STORE_TIMEOUT',
-              `Redis did not answer ${args[0]} for a render lock within ${timeoutMs} ms; raise redisLock({ timeoutMs }) if Redis is slow but healthy`,
-            ),
-          ),
-        timeoutMs,
-      );
-    });
+    const wait = deadline(
+      timeoutMs,
+      () =>
+        new KilnCacheError(
+          'STORE_TIMEOUT',
+          `Redis did not answer ${args[0]} for a render lock within ${timeoutMs} ms; raise redisLock({ timeoutMs }) if Redis is slow but healthy`,
+        ),
+    );
     try {
-      return await Promise.race([sent, timeout]);
+      return await Promise.race([sent, wait.expired]);
     } finally {
-      clearTimeout(timer);
+      wait.clear();
       sent.catch(() => {});
     }
   };

@@ -1,3 +1,4 @@
+import { deadline } from './deadline';
 import { KilnCacheError } from './errors';
 import type { CacheEntry, JsonValue, Store } from './store';
 
@@ -232,23 +233,18 @@ export function redisStore(
         `Redis timed out recently; the cache is skipped for up to ${cooldownMs} ms`,
       );
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        coolingUntil = Date.now() + cooldownMs;
-        reject(
-          report(
-            new KilnCacheError(
-              'STORE_TIMEOUT',
-              `Redis did not answer ${String(args[0])} within ${timeoutMs} ms; raise redisStore({ timeoutMs }) if Redis is slow but healthy`,
-            ),
-          ),
-        );
-      }, timeoutMs);
+    const wait = deadline(timeoutMs, () => {
+      coolingUntil = Date.now() + cooldownMs;
+      return report(
+        new KilnCacheError(
+          'STORE_TIMEOUT',
+          `Redis did not answer ${String(args[0])} within ${timeoutMs} ms; raise redisStore({ timeoutMs }) if Redis is slow but healthy`,
+        ),
+      );
     });
     const sent = sendTo();
     try {
-      return await Promise.race([sent, timeout]);
+      return await Promise.race([sent, wait.expired]);
     } catch (error) {
       if (error instanceof KilnCacheError) throw error;
       throw report(
@@ -259,7 +255,7 @@ export function redisStore(
         ),
       );
     } finally {
-      clearTimeout(timer);
+      wait.clear();
       sent.catch(() => {});
     }
   };

@@ -148,6 +148,26 @@ describe('redisStore', () => {
     store.close();
   });
 
+  it('does not take a blocked event loop (a long render) for a Redis timeout', async () => {
+    const errors: unknown[] = [];
+    const client = await connect();
+    const store = redisStore(client, {
+      prefix: 'busy:',
+      timeoutMs: 100,
+      onError: (e) => errors.push(e),
+    });
+    await store.set('k', entry('v'), 60_000);
+    // The command is queued, then this process is busy far past timeoutMs before it can write
+    // the command or read the answer, as during a long synchronous render.
+    const pending = store.get('k');
+    const busyUntil = Date.now() + 1_000;
+    while (Date.now() < busyUntil) {}
+    expect((await pending)?.value).toBe('v');
+    expect(store.healthy).toBe(true);
+    expect(errors).toEqual([]);
+    store.close();
+  });
+
   it('gives up on a hung Redis after timeoutMs, skips it during the cooldown, then uses it again', async () => {
     const errors: KilnCacheError[] = [];
     const client = await connect();

@@ -1,0 +1,55 @@
+/**
+ * How late (ms) a timer may fire before the event loop counts as having been blocked. Timers of
+ * a healthy loop fire within a few milliseconds of their time.
+ */
+const BLOCKED_LOOP_MS = 20;
+
+/** How many times a deadline starts over after the loop was blocked, at most. */
+const MAX_RESTARTS = 4;
+
+/** A wait for an answer from Redis that gives up after a time; see {@link deadline}. */
+export interface Deadline {
+  /** Rejects with the error of `expire()` once the time is up; never resolves. */
+  readonly expired: Promise<never>;
+  /** Stops the deadline (the answer came, or the wait ended otherwise). */
+  clear(): void;
+}
+
+/**
+ * Gives up waiting after `ms` milliseconds in which this process could have read the answer.
+ *
+ * A timer that fires late means the event loop was blocked, typically by a long render: the
+ * answer may be waiting unread in the socket, or the command may not even have been written
+ * (node-redis writes commands from `setImmediate`). Calling that a timeout would switch the
+ * cache off exactly when the process is busiest. So after a late timer the wait starts over,
+ * up to {@link MAX_RESTARTS} times; a Redis that does not answer a responsive process still
+ * fails after `ms`.
+ *
+ * `expire` runs once, when the deadline gives up, and returns the rejection's error (it may
+ * also report it or start a cooldown).
+ */
+export function deadline(ms: number, expire: () => Error): Deadline {
+  let timer: NodeJS.Timeout | undefined;
+  let restarts = 0;
+  const expired = new Promise<never>((_, reject) => {
+    const arm = (): void => {
+      const due = performance.now() + ms;
+      timer = setTimeout(() => {
+        const late = performance.now() - due;
+        if (late > BLOCKED_LOOP_MS && restarts < MAX_RESTARTS) {
+          restarts++;
+          arm();
+          return;
+        }
+        timer = undefined;
+        reject(expire());
+      }, ms);
+    };
+    arm();
+  });
+  expired.catch(() => {});
+  return {
+    expired,
+    clear: () => clearTimeout(timer),
+  };
+}
