@@ -35,6 +35,7 @@ export { hasCookie } from './request';
 export type { CacheEntry, InvalidateTarget, JsonValue, Store } from './store';
 export { invalidate } from './store';
 export type {
+  MessageListener,
   RedisPublisherLike,
   RedisSubscriberLike,
   StoreWithTtl,

@@ -4,7 +4,7 @@ import { memoryStore } from './memory-store';
 import type { CacheEntry, Store } from './store';
 
 /** A pub/sub message listener (node-redis passes strings unless asked for buffers). */
-export type Listener = (message: string | Buffer, channel: string | Buffer) => void;
+export type MessageListener = (message: string | Buffer, channel: string | Buffer) => void;
 
 /**
  * The part of a node-redis client or cluster client (`redis` 5 or 6) that
@@ -13,9 +13,9 @@ export type Listener = (message: string | Buffer, channel: string | Buffer) => v
  */
 export interface RedisSubscriberLike {
   /** Subscribes `listener` to `channel` (node-redis resubscribes by itself after a reconnect). */
-  subscribe(channel: string, listener: Listener): Promise<unknown>;
+  subscribe(channel: string, listener: MessageListener): Promise<unknown>;
   /** Removes `listener` from `channel`. */
-  unsubscribe(channel: string, listener: Listener): Promise<unknown>;
+  unsubscribe(channel: string, listener: MessageListener): Promise<unknown>;
   /** Adds a connection event listener (`ready`, `end`, `reconnecting`, `node-ready`…). */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   /** Removes a connection event listener. */
@@ -202,8 +202,29 @@ export function tieredStore(shared: StoreWithTtl, options: TieredStoreOptions): 
     await publisher.publish(channel, JSON.stringify({ v: VERSION, from: id, op, arg }));
   };
 
+  /** Whether `SUBSCRIBE` was sent (or is under way); a failed one is retried by the next probe. */
+  let subscribed = false;
+  const subscribe = (): void => {
+    if (subscribed || closed) return;
+    subscribed = true;
+    subscriber.subscribe(channel, onMessage).then(probe, (error: unknown) => {
+      subscribed = false;
+      report(
+        new KilnCacheError(
+          'STORE_UNAVAILABLE',
+          `the memory tier could not subscribe to "${channel}"; it serves nothing until it can (is the subscriber connected?)`,
+          { cause: error },
+        ),
+      );
+    });
+  };
+
   const probe = (): void => {
     if (closed || live) return;
+    if (!subscribed) {
+      subscribe();
+      return;
+    }
     publish('probe', String(outage)).catch((error: unknown) =>
       report(
         new KilnCacheError(
@@ -258,7 +279,7 @@ export function tieredStore(shared: StoreWithTtl, options: TieredStoreOptions): 
     }
     if (message.op === 'probe') return;
     invalidationsReceived++;
-    void dropLocal(message.op, message.arg);
+    dropLocal(message.op, message.arg).catch(report);
   };
 
   const onDown = (): void => down();
@@ -278,17 +299,7 @@ export function tieredStore(shared: StoreWithTtl, options: TieredStoreOptions): 
   const timer = setInterval(probe, probeIntervalMs);
   timer.unref();
 
-  subscriber
-    .subscribe(channel, onMessage)
-    .then(probe, (error: unknown) =>
-      report(
-        new KilnCacheError(
-          'STORE_UNAVAILABLE',
-          `the memory tier could not subscribe to "${channel}"; it serves nothing until it can (is the subscriber connected?)`,
-          { cause: error },
-        ),
-      ),
-    );
+  subscribe();
 
   /** Runs a shared invalidation, dropping local copies before and after it, then publishes. */
   const invalidation = async <T>(

@@ -246,6 +246,27 @@ suite(
       socket: { reconnectStrategy: (retries: number) => Math.min(50 + retries * 50, 300) },
     }),
   (backend, redis) => {
+    it('starts serving once a subscriber that was not connected yet connects', async () => {
+      const client = await backend.connect();
+      const subscriber = client.duplicate() as Client;
+      subscriber.on('error', () => {});
+      const errors: Error[] = [];
+      const store = tieredStore(redisStore(client, { prefix: 'late:' }), {
+        subscriber,
+        publisher: client,
+        channel: 'late:invalidate',
+        maxEntries: 10,
+        probeIntervalMs: 50,
+        onError: (error) => errors.push(error),
+      });
+      expect(store.serving).toBe(false);
+      await subscriber.connect();
+      await expect.poll(() => store.serving, POLL).toBe(true);
+      await store.close();
+      expect(store.serving).toBe(false);
+      subscriber.destroy();
+    });
+
     it('stops serving from memory while Redis is down and comes back empty', async () => {
       const { a, b } = await primed(backend, 'down:');
 
