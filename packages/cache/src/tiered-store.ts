@@ -425,6 +425,5 @@ function parse(raw: unknown): Message | undefined {
   if (Object.keys(rest).length > 0 || v !== VERSION) return undefined;
   if (typeof from !== 'string' || from === '' || from.length > 64) return undefined;
   if (typeof op !== 'string' || !OPS.has(op) || typeof arg !== 'string') return undefined;
-  if (op === 'prefix' && arg === '') return undefined;
   return { from, op: op as Op, arg };
 }

@@ -7,10 +7,16 @@ import {
 import { createClient, createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { KilnCacheError } from '../src/errors';
-import { type RedisClientLike, type RedisClusterLike, redisStore } from '../src/redis-store';
+import {
+  type RedisClientLike,
+  type RedisClusterLike,
+  type RedisStore,
+  redisStore,
+} from '../src/redis-store';
 import {
   type RedisPublisherLike,
   type RedisSubscriberLike,
+  type StoreWithTtl,
   type TieredStore,
   type TieredStoreOptions,
   tieredStore,
@@ -40,13 +46,14 @@ async function instance(
   backend: Backend,
   prefix: string,
   extra: Partial<TieredStoreOptions> = {},
+  wrap: (shared: RedisStore) => StoreWithTtl = (shared) => shared,
 ): Promise<{ store: TieredStore; client: Client; subscriber: Client; errors: Error[] }> {
   const client = await backend.connect();
   const subscriber = client.duplicate() as Client;
   subscriber.on('error', () => {});
   await subscriber.connect();
   const errors: Error[] = [];
-  const store = tieredStore(redisStore(client, { prefix, timeoutMs: 10_000 }), {
+  const store = tieredStore(wrap(redisStore(client, { prefix, timeoutMs: 10_000 })), {
     subscriber,
     publisher: client,
     channel: `${prefix}invalidate`,
@@ -119,6 +126,34 @@ function coherence(backend: () => Backend): void {
     await expect.poll(async () => (await b.store.get('k'))?.value, POLL).toBe('new');
   });
 
+  it('does not keep a value read before an invalidation that arrived while the read was under way', async () => {
+    const a = await instance(backend(), 'race:');
+    // B's reads from Redis wait, after Redis answered, until the test opens the gate.
+    let open = (): void => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const b = await instance(backend(), 'race:', {}, (shared) => ({
+      ...shared,
+      name: shared.name,
+      async getWithTtl(key) {
+        const found = await shared.getWithTtl(key);
+        await gate;
+        return found;
+      },
+    }));
+    await a.store.set('k', entry('old'), 60_000);
+    await received(b, 1);
+    const read = b.store.get('k');
+    await a.store.delete('k');
+    await received(b, 2);
+    open();
+    // The read answers what Redis held when it was made, but does not keep it.
+    expect((await read)?.value).toBe('old');
+    expect(b.store.memoryEntries).toBe(0);
+    expect(await b.store.get('k')).toBeUndefined();
+  });
+
   it('never keeps a local copy longer than the shared TTL', async () => {
     const a = await instance(backend(), 'ttl:');
     const b = await instance(backend(), 'ttl:');
@@ -167,7 +202,7 @@ function coherence(backend: () => Backend): void {
       '{"v":1,"from":"x","op":"key"}',
       '{"v":2,"from":"x","op":"key","arg":"k"}',
       '{"v":1,"from":"x","op":"drop","arg":"k"}',
-      '{"v":1,"from":"x","op":"prefix","arg":""}',
+      '{"v":1,"from":"","op":"key","arg":"k"}',
       '{"v":1,"from":"x","op":"key","arg":"k","extra":true}',
       '{"v":1,"from":"x","op":"key","arg":{"toString":1}}',
       'x'.repeat(70_000),
