@@ -41,8 +41,12 @@ export interface StoreWithTtl extends Store {
 export interface TieredStoreOptions {
   /** A connected client used only to subscribe (`client.duplicate()`), single node or cluster. */
   subscriber: RedisSubscriberLike;
-  /** A connected client to publish invalidations with (the one the shared store uses is fine). */
-  publisher: RedisPublisherLike;
+  /**
+   * A connected client to publish invalidations with (the one the shared store uses is fine).
+   * Optional with a cluster subscriber, which publishes over its ordinary node connections;
+   * required with a single-node subscriber (a subscribed connection cannot publish).
+   */
+  publisher?: RedisPublisherLike;
   /** The pub/sub channel; every instance sharing the store must use the same. Default `kiln:invalidate`. */
   channel?: string;
   /** Most entries kept in memory; the least recently used go first. */
@@ -138,14 +142,20 @@ const MAX_MESSAGE = 64 * 1024;
  * ```
  */
 export function tieredStore(shared: StoreWithTtl, options: TieredStoreOptions): TieredStore {
-  const { subscriber, publisher, onError } = options;
+  const { subscriber, onError } = options;
+  const publisher =
+    options.publisher ??
+    (typeof (subscriber as Partial<RedisPublisherLike> & { nodeClient?: unknown })?.nodeClient ===
+    'function'
+      ? (subscriber as unknown as RedisPublisherLike)
+      : undefined);
   const channel = options.channel ?? 'kiln:invalidate';
   const maxAgeMs = options.maxAgeMs ?? Number.POSITIVE_INFINITY;
   const probeIntervalMs = options.probeIntervalMs ?? 1_000;
   if (!subscriber || !publisher || typeof subscriber.subscribe !== 'function') {
     throw new KilnCacheError(
       'INVALID_OPTION',
-      'tieredStore() needs { subscriber, publisher }: a dedicated client.duplicate() to subscribe and a client to publish',
+      'tieredStore() needs { subscriber, publisher }: a dedicated client.duplicate() to subscribe and a client to publish (only a cluster subscriber can publish itself)',
     );
   }
   if (!(maxAgeMs > 0) || !(probeIntervalMs > 0) || channel === '') {

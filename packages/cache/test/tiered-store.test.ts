@@ -281,6 +281,23 @@ suite(
       socket: { reconnectStrategy: (retries: number) => Math.min(50 + retries * 50, 300) },
     }),
   (backend, redis) => {
+    it('rejects missing clients and bad options with INVALID_OPTION', async () => {
+      const client = await backend.connect();
+      const shared = redisStore(client, { prefix: 'opts:' });
+      const bad: Partial<TieredStoreOptions>[] = [
+        { subscriber: client }, // a single-node subscriber cannot publish
+        { publisher: client },
+        { subscriber: client, publisher: client, maxAgeMs: 0 },
+        { subscriber: client, publisher: client, channel: '' },
+        { subscriber: client, publisher: client, maxEntries: -1 },
+      ];
+      for (const options of bad) {
+        expect(() =>
+          tieredStore(shared, { maxEntries: 10, ...options } as TieredStoreOptions),
+        ).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+      }
+    });
+
     it('starts serving once a subscriber that was not connected yet connects', async () => {
       const client = await backend.connect();
       const subscriber = client.duplicate() as Client;
@@ -336,6 +353,18 @@ suite(
       rootNodes: redis.addresses.map((address) => ({ url: `redis://${address}` })),
     }),
   (backend, cluster) => {
+    it('publishes through a cluster subscriber when no publisher is given', async () => {
+      const a = await instance(backend, 'nopub:');
+      const b = await instance(backend, 'nopub:', { publisher: undefined });
+      await b.store.set('k', entry('v'), 60_000);
+      await received(a, 1);
+      await a.store.get('k');
+      await a.store.get('k');
+      expect(a.store.stats.memoryHits).toBe(1);
+      await b.store.delete('k');
+      await expect.poll(() => a.store.get('k'), POLL).toBeUndefined();
+    });
+
     it('recovers when the node holding its subscription dies: stops serving, comes back empty', async () => {
       const { a, b } = await primed(backend, 'failover:');
       const address = (b.subscriber as unknown as { pubSubNode?: { address: string } }).pubSubNode
