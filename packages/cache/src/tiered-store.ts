@@ -89,7 +89,10 @@ export interface TieredStore extends Store {
   readonly serving: boolean;
   /** Entries in the memory tier now. */
   readonly memoryEntries: number;
-  /** Unsubscribes and empties the memory tier. The clients stay open (the app owns them). */
+  /**
+   * Stops serving, empties the memory tier and sends `UNSUBSCRIBE` (without waiting for it, so
+   * a dead connection cannot hold it up). The clients stay open (the app owns them).
+   */
   close(): Promise<void>;
 }
 
@@ -355,7 +358,8 @@ export function tieredStore(shared: StoreWithTtl, options: TieredStoreOptions): 
       for (const event of downEvents) subscriber.off(event, onDown);
       for (const event of readyEvents) subscriber.off(event, onReady);
       local.clear();
-      await subscriber.unsubscribe(channel, onMessage);
+      // Not awaited: on a dead connection an UNSUBSCRIBE waits until it reconnects.
+      subscriber.unsubscribe(channel, onMessage).catch(report);
     },
     async get(key) {
       if (live) {
