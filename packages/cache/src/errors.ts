@@ -8,7 +8,8 @@ export type KilnCacheErrorCode =
   | 'CORRUPT_ENTRY'
   | 'ENTRY_TOO_LARGE'
   | 'DATA_NOT_STORED'
-  | 'NOT_STORED';
+  | 'NOT_STORED'
+  | 'INVALID_MESSAGE';
 
 /**
  * An error raised by `@kiln/cache`. The message names the problem and the fix; `code` is

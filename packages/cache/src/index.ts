@@ -34,3 +34,13 @@ export { redisLock } from './lock';
 export { hasCookie } from './request';
 export type { CacheEntry, InvalidateTarget, JsonValue, Store } from './store';
 export { invalidate } from './store';
+export type {
+  MessageListener,
+  RedisPublisherLike,
+  RedisSubscriberLike,
+  StoreWithTtl,
+  TieredStore,
+  TieredStoreOptions,
+  TieredStoreStats,
+} from './tiered-store';
+export { tieredStore } from './tiered-store';

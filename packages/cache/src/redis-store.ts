@@ -71,6 +71,8 @@ export interface RedisStoreOptions {
 
 /** The Redis store, with its state for health checks. */
 export interface RedisStore extends Store {
+  /** The entry under `key` with the milliseconds it has left (for a memory tier in front). */
+  getWithTtl(key: string): Promise<{ entry: CacheEntry; ttlMs: number } | undefined>;
   /** False while the client is disconnected or the store is cooling down after a timeout. */
   readonly healthy: boolean;
   /** Stops listening to the client's errors. The client itself stays open (the app owns it). */
@@ -124,6 +126,12 @@ if tags and string.find('\\n' .. tags .. '\\n', '\\n' .. ARGV[1] .. '\\n', 1, tr
   return redis.call('UNLINK', KEYS[1])
 end
 return 0`;
+
+/** Reads an entry's value with its remaining time to live. */
+const GET_TTL_SCRIPT = `
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return false end
+return { v, redis.call('PTTL', KEYS[1]) }`;
 
 /** How many single-key commands an invalidation keeps in flight at once. */
 const BATCH = 256;
@@ -278,6 +286,14 @@ export function redisStore(
       if (reply === null || reply === undefined) return undefined;
       if (!Buffer.isBuffer(reply)) throw corrupt(key);
       return decode(reply, key);
+    },
+    async getWithTtl(key) {
+      const ek = entryKey(key);
+      const reply = await command(ek, ['EVAL', GET_TTL_SCRIPT, '1', ek], true);
+      if (reply === null || reply === undefined) return undefined;
+      if (!Array.isArray(reply) || !Buffer.isBuffer(reply[0])) throw corrupt(key);
+      const ttlMs = Number(reply[1]);
+      return { entry: decode(reply[0], key), ttlMs: Math.max(ttlMs, 0) };
     },
     async set(key, entry, ttlMs) {
       const ek = entryKey(key);
