@@ -28,10 +28,12 @@ import {
   pageCache,
   type RedisClientLike,
   type RedisClusterLike,
+  type RedisSubscriberLike,
   type RenderLock,
   redisLock,
   redisStore,
   type Store,
+  tieredStore,
   useCacheTags,
 } from '@kiln/cache';
 import { type DataCache, type DataCacheLink, dataCache } from '@kiln/cache/apollo';
@@ -62,7 +64,7 @@ import {
 import { SHOP_TEMPLATE } from './kiln';
 import { assertShopPage, createSchema, EMOTION_KEY, makeClient, pageOf } from './shop/index';
 
-const SERVER_KINDS = ['static', 'none', 'memory', 'redis', 'cluster'] as const;
+const SERVER_KINDS = ['static', 'none', 'memory', 'redis', 'cluster', 'tier'] as const;
 type ServerKind = (typeof SERVER_KINDS)[number];
 
 const USER = 'ada';
@@ -81,25 +83,39 @@ interface RedisClient extends RedisClientLike {
 
 interface RedisModule {
   createClient(options: { url: string }): RedisClient;
-  createCluster(options: { rootNodes: { url: string }[] }): RedisClusterLike & RedisClient;
+  createCluster(options: {
+    rootNodes: { url: string }[];
+  }): RedisClusterLike & RedisClient & { duplicate(): RedisSubscriberLike & RedisClient };
 }
 
 /** Where a row keeps its pages, and the lock that gives one render per key across processes. */
 async function storeFor(
-  kind: 'memory' | 'redis' | 'cluster',
+  kind: 'memory' | 'redis' | 'cluster' | 'tier',
 ): Promise<{ store: Store; lock?: RenderLock }> {
   if (kind === 'memory') return { store: memoryStore() };
   const redis = createRequire(import.meta.url)('redis') as RedisModule;
   // Processes of one fleet share a prefix (KILN_BENCH_PREFIX); otherwise each has its own.
   const prefix = process.env.KILN_BENCH_PREFIX ?? `kiln-bench:${process.pid}:`;
-  if (kind === 'cluster') {
+  if (kind === 'cluster' || kind === 'tier') {
     const nodes = (process.env.REDIS_CLUSTER_NODES ?? '').split(',');
     const client = redis.createCluster({
       rootNodes: nodes.map((node) => ({ url: `redis://${node}` })),
     });
     client.on('error', (error) => console.error('[kiln/benchmarks] redis cluster:', error.message));
     await client.connect();
-    return { store: redisStore(client, { prefix }), lock: redisLock(client, { prefix }) };
+    const shared = redisStore(client, { prefix });
+    const lock = redisLock(client, { prefix });
+    if (kind === 'cluster') return { store: shared, lock };
+    // The memory tier: an LRU in this process, kept coherent over the cluster's pub/sub.
+    const subscriber = client.duplicate();
+    await subscriber.connect();
+    const store = tieredStore(shared, {
+      subscriber,
+      channel: `${prefix}invalidate`,
+      maxEntries: 1_000,
+      onError: (error) => console.error('[kiln/benchmarks] memory tier:', error.message),
+    });
+    return { store, lock };
   }
   const client = redis.createClient({ url: process.env.REDIS_URL ?? '' });
   client.on('error', (error) => console.error('[kiln/benchmarks] redis:', error.message));
@@ -277,7 +293,7 @@ async function check(server: Started, reference: string | undefined): Promise<st
   if (kind !== 'static' && first.nonce === second.nonce) {
     throw new Error(`${kind}: two responses share a nonce`);
   }
-  if (kind === 'memory' || kind === 'redis' || kind === 'cluster') {
+  if (kind !== 'static' && kind !== 'none') {
     if (first.cache !== 'miss' || second.cache !== 'hit') {
       throw new Error(`${kind}: ${CACHE_HEADER} ${first.cache} then ${second.cache}, not miss/hit`);
     }
@@ -306,6 +322,7 @@ const ROWS: { kind: ServerKind; label: string }[] = [
   { kind: 'memory', label: 'page cache, memory store' },
   { kind: 'redis', label: 'page cache, Redis store' },
   { kind: 'cluster', label: 'page cache, Redis Cluster store (3 masters + 3 replicas), lock' },
+  { kind: 'tier', label: 'page cache, memory tier over the Redis Cluster store, lock' },
 ];
 
 /**
