@@ -4,7 +4,7 @@ import { apollo, forwardHeaders } from '../src/index';
 import { deferClient } from './fixtures/defer-app';
 import { DeferDocument } from './fixtures/defer-document';
 import { type DeferServer, startDeferServer } from './fixtures/defer-server';
-import { loadingSeen, type Page, recordLoadingStates, startSite } from './fixtures/site';
+import { openRecordedPage, type Page, startSite, waitUntilSettled } from './fixtures/site';
 
 let gql: DeferServer;
 let site: Listening;
@@ -45,35 +45,12 @@ beforeEach(() => {
  * `release` decide when they arrive, and returns what the browser did.
  */
 async function visit(path: string, release: (page: Page) => Promise<void>) {
-  const context = await chromium.context();
-  await context.addCookies([{ name: 'user', value: 'Ada', url: site.url }]);
-  const page = await context.newPage();
-  const consoleErrors: string[] = [];
-  const graphqlFromBrowser: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(String(error)));
-  page.on('request', (request) => {
-    if (request.url().includes('/graphql')) graphqlFromBrowser.push(request.postData() ?? '');
-  });
-  await recordLoadingStates(page);
-  const loaded = page.goto(`${site.url}${path}`, { waitUntil: 'load' });
-  await release(page);
+  const v = await openRecordedPage(chromium, site, { user: 'Ada' });
+  const loaded = v.page.goto(`${site.url}${path}`, { waitUntil: 'load' });
+  await release(v.page);
   await loaded;
-  await page.waitForSelector('body[data-hydrated="yes"]');
-  await page.waitForFunction(() => document.querySelectorAll('.fallback').length === 0);
-  // let work queued by the hooks' effects run (a refetch would start there)
-  await page.evaluate(
-    () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve))),
-  );
-  return {
-    page,
-    consoleErrors,
-    graphqlFromBrowser,
-    loadingSeen: () => loadingSeen(page),
-    close: () => context.close(),
-  };
+  await waitUntilSettled(v.page);
+  return v;
 }
 
 type Visit = Awaited<ReturnType<typeof visit>>;
