@@ -5,7 +5,14 @@ import { STAMP } from './fixtures/app';
 import { Document } from './fixtures/document';
 import { startGraphQLServer, type TestGraphQLServer } from './fixtures/graphql-server';
 import { httpClient } from './fixtures/render';
-import { loadingSeen, type Page, recordLoadingStates, startSite } from './fixtures/site';
+import {
+  type BrowserContext,
+  openRecordedPage,
+  type Page,
+  type RecordedPage,
+  startSite,
+  waitUntilSettled,
+} from './fixtures/site';
 
 let gql: TestGraphQLServer;
 let site: Listening;
@@ -55,47 +62,29 @@ beforeEach(() => {
   siteErrors.length = 0;
 });
 
-interface Visit {
-  page: Page;
-  consoleErrors: string[];
-  graphqlFromBrowser: string[];
+interface Visit extends RecordedPage {
   /** GraphQL `fetch` calls made by the page, counted in the page when they are made. */
   fetchesInPage(): Promise<string[]>;
-  /** Texts of Apollo loading states that were in the DOM at any time. */
-  loadingSeen(): Promise<string[]>;
   /** Loads `path` again in the same page, with fresh records. */
   goto(path: string): Promise<void>;
-  close(): Promise<void>;
 }
 
 /**
- * Opens `path` and records console errors, GraphQL requests made by the browser and every
- * Apollo loading state (`.loading`) ever inserted into the DOM, from the first parsed byte.
+ * Opens `path` with the records of {@link openRecordedPage}, plus the GraphQL `fetch` calls the
+ * page makes, and waits until the page settled.
  */
 async function visit(
   path: string,
-  cookie?: string,
-  prepare?: (context: Awaited<ReturnType<BrowserSession['context']>>) => Promise<void>,
+  user?: string,
+  prepareContext?: (context: BrowserContext) => Promise<void>,
   preparePage?: (page: Page) => Promise<void>,
 ): Promise<Visit> {
-  const context = await chromium.context();
-  await prepare?.(context);
-  if (cookie) {
-    const [name, value] = cookie.split('=') as [string, string];
-    await context.addCookies([{ name, value, url: site.url }]);
-  }
-  const page = await context.newPage();
-  await preparePage?.(page);
-  let consoleErrors: string[] = [];
-  let graphqlFromBrowser: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
+  const v = await openRecordedPage(chromium, site, {
+    ...(user ? { user } : {}),
+    ...(prepareContext ? { prepareContext } : {}),
+    ...(preparePage ? { preparePage } : {}),
   });
-  page.on('pageerror', (error) => consoleErrors.push(String(error)));
-  page.on('request', (request) => {
-    if (request.url().includes('/graphql')) graphqlFromBrowser.push(request.postData() ?? '');
-  });
-  await page.addInitScript(() => {
+  await v.page.addInitScript(() => {
     const fetches: string[] = [];
     (window as unknown as { __fetches: string[] }).__fetches = fetches;
     const original = window.fetch.bind(window);
@@ -105,39 +94,17 @@ async function visit(
       return original(input, init);
     };
   });
-  await recordLoadingStates(page);
   const goto = async (target: string): Promise<void> => {
-    consoleErrors = [];
-    graphqlFromBrowser = [];
-    await page.goto(`${site.url}${target}`, { waitUntil: 'load' });
-    await page.waitForSelector('body[data-hydrated="yes"]');
-    // every boundary revealed and every component that shows query data mounted (its Apollo
-    // hooks subscribed, which is when a refetch would start)
-    await page.waitForFunction(
-      () =>
-        document.querySelectorAll('.fallback').length === 0 &&
-        document.querySelectorAll('[data-q]:not([data-mounted])').length === 0,
-    );
-    // let work queued by those effects (Apollo schedules some on microtasks and asap) run
-    await page.evaluate(
-      () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve))),
-    );
+    v.forget();
+    await v.page.goto(`${site.url}${target}`, { waitUntil: 'load' });
+    await waitUntilSettled(v.page);
   };
   await goto(path);
-  return {
-    page,
-    get consoleErrors() {
-      return consoleErrors;
-    },
-    get graphqlFromBrowser() {
-      return graphqlFromBrowser;
-    },
+  return Object.assign(v, {
     goto,
     fetchesInPage: () =>
-      page.evaluate(() => (window as unknown as { __fetches: string[] }).__fetches),
-    loadingSeen: () => loadingSeen(page),
-    close: () => context.close(),
-  };
+      v.page.evaluate(() => (window as unknown as { __fetches: string[] }).__fetches),
+  });
 }
 
 describe('hydration in Chromium', () => {
@@ -151,7 +118,7 @@ describe('hydration in Chromium', () => {
     'hydrates %s (%s) with no GraphQL request, no console error, no loading state',
     async (path, mode) => {
       gql.data.reviewDelayMs = mode === 'stream' ? 150 : 0;
-      const v = await visit(`${path}?mode=${mode}`, 'user=Ada');
+      const v = await visit(`${path}?mode=${mode}`, 'Ada');
       try {
         expect(v.consoleErrors).toEqual([]);
         expect(v.graphqlFromBrowser).toEqual([]);
@@ -189,7 +156,7 @@ describe('hydration in Chromium', () => {
     for (const [path, mode] of pages) {
       // 20 loads of each page, shared between its modes, in one throttled tab per page and mode
       const runs = pages.filter(([p]) => p === path).length;
-      const v = await visit(`${path}?mode=${mode}`, 'user=Ada', undefined, async (page) => {
+      const v = await visit(`${path}?mode=${mode}`, 'Ada', undefined, async (page) => {
         const cdp = await page.context().newCDPSession(page);
         await cdp.send('Emulation.setCPUThrottlingRate', { rate: 6 });
       });

@@ -127,9 +127,12 @@ describe('hydration in Chromium', () => {
         expect(served?.kind).toBe('partial');
         expect(served?.holes.length).toBeGreaterThan(0);
       }
-      await tab.waitForFunction(() => document.querySelectorAll('li[data-item]').length === 5);
-      // Let React finish hydrating the late boundaries.
-      await sleep(100);
+      // every boundary hydrated and the counter's click handler attached (their effects ran)
+      await tab.waitForFunction(
+        () =>
+          document.querySelectorAll('li[data-item][data-hydrated]').length === 5 &&
+          document.querySelector('#counter[data-hydrated]') !== null,
+      );
 
       await tab.click('#counter');
       await tab.click('#counter');
