@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { gql, type TypedDocumentNode } from '@apollo/client';
 import { useQuery, useSuspenseQuery } from '@apollo/client/react';
 import { prerenderShell, renderToHtml, resumeShell, type Shell } from '@kiln/core';
@@ -280,5 +281,49 @@ describe('@kiln/apollo in a partial pre-render', () => {
     expect(seen.filter((s) => s.cookie === undefined).map((s) => s.operation)).toEqual(
       expect.arrayContaining(['Products']),
     );
+  });
+  test('a resume sends the stored prelude before it creates the visitor’s client', async () => {
+    const shell = await prerenderShell(<Page />, { url: PAGE, plugins: [plugin()] });
+    seen.length = 0;
+    const events: string[] = [];
+    const result = await resumeShell(shell, <Page />, {
+      request: visitor('Ada'),
+      plugins: [
+        apollo({
+          makeClient: (ctx) => {
+            events.push('makeClient');
+            return httpClient(uri, forwardHeaders(ctx));
+          },
+          personal: ({ operationName }) =>
+            operationName === 'Viewer' || operationName === 'MemberPrices',
+        }),
+      ],
+      onError: (error) => {
+        throw error;
+      },
+    });
+    let html = '';
+    const done = new Promise<void>((resolve, reject) => {
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          if (html === '') events.push(`first byte: ${chunk.toString().slice(0, 15)}`);
+          html += chunk.toString();
+          callback();
+        },
+        final(callback) {
+          resolve();
+          callback();
+        },
+      });
+      sink.on('error', reject);
+      result.pipe(sink);
+    });
+    await done;
+    // the client of the visitor is made once the prelude is out, and the holes still use it
+    expect(events).toEqual(['first byte: <!DOCTYPE html>', 'makeClient']);
+    expect(html).toContain('Hello <!-- -->Ada');
+    expect(html).toContain(`member <!-- -->${memberPrice('Ada', 1)}`);
+    expect(seen.map((s) => s.operation).sort()).toEqual(['MemberPrices', 'Viewer']);
+    expect(seen.every((s) => s.cookie === 'user=Ada')).toBe(true);
   });
 });

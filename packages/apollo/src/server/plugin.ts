@@ -1,4 +1,5 @@
 import type { ApolloClient, OperationVariables } from '@apollo/client';
+import type { HookWrappers } from '@apollo/client/react/internal';
 import { prerenderStatic } from '@apollo/client/react/ssr';
 import {
   isPrerendering,
@@ -9,12 +10,12 @@ import {
 } from '@kiln/core';
 import { serialize, stateScript } from '@kiln/serialize';
 import { getOperationAST } from 'graphql';
-import { createElement, type ReactNode } from 'react';
+import { createElement, type ReactNode, use } from 'react';
 import { prerenderToNodeStream } from 'react-dom/static';
 import { KilnApolloError } from '../shared/errors';
 import { KilnApolloProvider } from '../shared/provider';
 import { isValidKey, queueName, type StreamChunk, scriptStringLiteral } from '../shared/transport';
-import { RequestSession, type ShellSnapshot } from './session';
+import { emptyStats, RequestSession, type ShellSnapshot } from './session';
 import { serverHookWrappers } from './ssr-hooks';
 
 /**
@@ -111,6 +112,59 @@ function chunkScript(key: string, chunk: StreamChunk | undefined): string {
   return `<script>(self.${name}=self.${name}||[]).push(${scriptStringLiteral(serialize(chunk))})</script>`;
 }
 
+/** A request's open session: its client's session and what the provider hands to React. */
+interface OpenSession {
+  readonly session: RequestSession;
+  readonly wrappers: HookWrappers;
+  readonly countPass: () => void;
+  /** Releases the session and marks its client and cache as used. */
+  readonly close: () => void;
+}
+
+/** The opening of a session, readable synchronously by `use()` once it settled (React's protocol). */
+type TrackedOpen = Promise<OpenSession> & {
+  status?: 'pending' | 'fulfilled' | 'rejected';
+  value?: OpenSession;
+  reason?: unknown;
+};
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function trackOpen(opened: OpenSession | Promise<OpenSession>): TrackedOpen {
+  if (!(opened instanceof Promise)) {
+    return Object.assign(Promise.resolve(opened), { status: 'fulfilled', value: opened } as const);
+  }
+  const tracked: TrackedOpen = opened;
+  tracked.status = 'pending';
+  tracked.then(
+    (value) => {
+      tracked.status = 'fulfilled';
+      tracked.value = value;
+    },
+    (reason: unknown) => {
+      tracked.status = 'rejected';
+      tracked.reason = reason;
+    },
+  );
+  return tracked;
+}
+
+/**
+ * Apollo's context for the request's session. `prepare` has awaited the session before React
+ * renders, so `use()` reads it synchronously; a plugin listed earlier that renders the tree in
+ * its own `prepare` suspends here until the session is open.
+ */
+function SessionProvider(props: { pending: TrackedOpen; children?: ReactNode }): ReactNode {
+  const { session, wrappers, countPass } = use<OpenSession>(props.pending as Promise<OpenSession>);
+  return createElement(
+    KilnApolloProvider,
+    { client: session.client, wrappers, onRender: countPass },
+    props.children,
+  );
+}
+
 /**
  * The Apollo Client plugin for `renderToHtml`: every query the page needs is resolved on the
  * server, the HTML shows the data (personalised when the link forwards the visitor's headers),
@@ -168,92 +222,129 @@ export function apollo(options: ApolloPluginOptions): KilnPlugin {
   }
   return {
     name: 'apollo',
-    async setup(ctx: RenderContext): Promise<PluginInstance> {
-      const client = (options.client ?? (await options.makeClient!(ctx))) as Claimable;
-      if (!client || typeof client.watchQuery !== 'function') {
-        throw new KilnApolloError(
-          'KILN_APOLLO_NO_CLIENT',
-          'makeClient(ctx) did not return an ApolloClient; return new ApolloClient({ ssrMode: true, cache: new InMemoryCache(), link })',
-        );
-      }
-      claim(client);
-      client.prioritizeCacheValues = true;
+    setup(ctx: RenderContext): PluginInstance {
+      // Nothing per request is created here: on a partial resume `setup` runs before the stored
+      // prelude goes out, and the prelude needs no client. The client and the session open when
+      // the plugin is first needed (restore, wrap or prepare), which on a resume is after the
+      // first byte; `prepare` awaits them, so a failing `makeClient` still fails the render.
       const stream = ctx.mode === 'stream';
-      const session = new RequestSession(client, {
-        record: stream,
-        onError: (error) => ctx.reportError(error, { phase: 'plugin', plugin: 'apollo' }),
-      });
-      const personal = options.personal;
-      if (personal) {
-        session.beforeFetch = (query, variables) => {
-          if (!isPrerendering(ctx)) return;
-          const operationName = getOperationAST(query)?.name?.value;
-          if (personal({ operationName, variables })) {
-            requestInput(ctx, `the personal GraphQL operation ${operationName ?? '(anonymous)'}`);
-          }
+      let opened: OpenSession | undefined;
+      let opening: TrackedOpen | undefined;
+      let shell: ShellSnapshot | undefined;
+      let disposed = false;
+
+      const openSession = (client: Claimable): OpenSession => {
+        claim(client);
+        client.prioritizeCacheValues = true;
+        const session = new RequestSession(client, {
+          record: stream,
+          onError: (error) => ctx.reportError(error, { phase: 'plugin', plugin: 'apollo' }),
+        });
+        const personal = options.personal;
+        if (personal) {
+          session.beforeFetch = (query, variables) => {
+            if (!isPrerendering(ctx)) return;
+            const operationName = getOperationAST(query)?.name?.value;
+            if (personal({ operationName, variables })) {
+              requestInput(ctx, `the personal GraphQL operation ${operationName ?? '(anonymous)'}`);
+            }
+          };
+        }
+        const onAbort = (): void => session.abort(ctx.signal.reason);
+        if (ctx.signal.aborted) session.abort(ctx.signal.reason);
+        else ctx.signal.addEventListener('abort', onAbort, { once: true });
+        if (shell) session.restore(shell);
+        return {
+          session,
+          wrappers: serverHookWrappers(session),
+          countPass: () => session.countPass(),
+          close: () => {
+            ctx.signal.removeEventListener('abort', onAbort);
+            session.dispose();
+            client[CLAIM] = 'done';
+            cacheOf(client)[CLAIM] = 'done';
+          },
         };
-      }
-      const onAbort = (): void => session.abort(ctx.signal.reason);
-      if (ctx.signal.aborted) session.abort(ctx.signal.reason);
-      else ctx.signal.addEventListener('abort', onAbort, { once: true });
-      const wrappers = serverHookWrappers(session);
-      const countPass = (): void => session.countPass();
+      };
+
+      const open = (): TrackedOpen => {
+        if (opening) return opening;
+        const made = options.client ?? options.makeClient!(ctx);
+        const start = (client: ApolloClient): OpenSession => {
+          if (!client || typeof (client as ApolloClient).watchQuery !== 'function') {
+            throw new KilnApolloError(
+              'KILN_APOLLO_NO_CLIENT',
+              'makeClient(ctx) did not return an ApolloClient; return new ApolloClient({ ssrMode: true, cache: new InMemoryCache(), link })',
+            );
+          }
+          opened = openSession(client as Claimable);
+          // disposed while makeClient ran: the request is over, release at once
+          if (disposed) opened.close();
+          return opened;
+        };
+        opening = trackOpen(isThenable(made) ? Promise.resolve(made).then(start) : start(made));
+        return opening;
+      };
+
       const flush = (): string => {
-        if (!stream) return '';
-        const html = chunkScript(key, session.takeChunk());
-        session.stats.bytes += html.length;
+        if (!stream || !opened) return '';
+        const html = chunkScript(key, opened.session.takeChunk());
+        opened.session.stats.bytes += html.length;
         return html;
       };
 
       const instance: PluginInstance = {
-        wrap: (app: ReactNode) =>
-          createElement(KilnApolloProvider, { client, wrappers, onRender: countPass }, app),
+        wrap: (app: ReactNode) => {
+          const pending = open();
+          return createElement(SessionProvider, { pending }, app);
+        },
+        prepare: async (app: ReactNode) => {
+          await open();
+          if (strategy === 'prerender') {
+            await prerenderStatic({
+              tree: app,
+              renderFunction: (tree) => prerenderToNodeStream(tree, { signal: ctx.signal }),
+              signal: ctx.signal,
+              ignoreResults: true,
+              maxRerenders: options.maxPrerenders ?? 50,
+            });
+          }
+        },
         head: flush,
         flush,
         end: () => {
           if (stream) return flush();
-          const html = stateScript(key, session.bufferedState());
-          session.stats.bytes += html.length;
+          if (!opened) return '';
+          const html = stateScript(key, opened.session.bufferedState());
+          opened.session.stats.bytes += html.length;
           return html;
         },
         dispose: () => {
-          ctx.signal.removeEventListener('abort', onAbort);
-          session.dispose();
-          client[CLAIM] = 'done';
-          cacheOf(client)[CLAIM] = 'done';
+          disposed = true;
+          opened?.close();
         },
-        diagnostics: () => ({ strategy, ...session.stats }),
-        idle: () => session.idle(),
-        snapshot: () => session.snapshot(),
+        diagnostics: () => ({ strategy, ...(opened?.session.stats ?? emptyStats()) }),
+        idle: () => opened?.session.idle(),
+        snapshot: () => opened?.session.snapshot(),
         restore: (snapshot) => {
           if (snapshot === undefined) return;
-          const shell = snapshot as ShellSnapshot;
+          const candidate = snapshot as ShellSnapshot;
           if (
-            typeof shell !== 'object' ||
-            shell === null ||
-            typeof shell.cache !== 'object' ||
-            !Array.isArray(shell.docs) ||
-            !Array.isArray(shell.ops)
+            typeof candidate !== 'object' ||
+            candidate === null ||
+            typeof candidate.cache !== 'object' ||
+            !Array.isArray(candidate.docs) ||
+            !Array.isArray(candidate.ops)
           ) {
             throw new KilnApolloError(
               'KILN_APOLLO_BAD_OPTIONS',
               'the shell holds no snapshot of @kiln/apollo this version can read; pre-render the shell again with this version',
             );
           }
-          session.restore(shell);
+          if (opened) opened.session.restore(candidate);
+          else shell = candidate;
         },
       };
-      if (strategy === 'prerender') {
-        instance.prepare = async (app: ReactNode) => {
-          await prerenderStatic({
-            tree: app,
-            renderFunction: (tree) => prerenderToNodeStream(tree, { signal: ctx.signal }),
-            signal: ctx.signal,
-            ignoreResults: true,
-            maxRerenders: options.maxPrerenders ?? 50,
-          });
-        };
-      }
       return instance;
     },
   };

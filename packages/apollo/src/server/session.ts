@@ -63,6 +63,19 @@ export interface ApolloStats {
   errors: number;
 }
 
+/** Figures of a request that has fetched and sent nothing yet. */
+export function emptyStats(): ApolloStats {
+  return {
+    passes: 0,
+    operations: 0,
+    fetches: 0,
+    waterfallDepth: 0,
+    waitingMs: 0,
+    bytes: 0,
+    errors: 0,
+  };
+}
+
 interface SuspenseRef {
   autoDisposeTimeoutId?: ReturnType<typeof setTimeout>;
   dispose(): void;
@@ -116,15 +129,7 @@ const now = (): number => performance.now();
  */
 export class RequestSession {
   readonly client: ApolloClient;
-  readonly stats: ApolloStats = {
-    passes: 0,
-    operations: 0,
-    fetches: 0,
-    waterfallDepth: 0,
-    waitingMs: 0,
-    bytes: 0,
-    errors: 0,
-  };
+  readonly stats: ApolloStats = emptyStats();
   /** Set while a prefetch strategy (prerenderStatic) renders; then wrappers defer to Apollo's. */
   preparing = false;
   /** Called by the hook wrappers before the server fetches or reads a query (partial pre-rendering). */
