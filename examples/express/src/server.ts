@@ -1,5 +1,7 @@
-import { STATUS_CODES } from 'node:http';
+import cluster from 'node:cluster';
+import { type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { PageCache, PartialCache } from '@kiln/cache';
+import type { KilnPlugin } from '@kiln/core';
 import {
   createShop,
   isFilePath,
@@ -8,6 +10,7 @@ import {
   type ServerOptions,
 } from '@kiln/example-app';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { invalidateHandler } from './admin';
 
 /**
  * Errors raised before Kiln renders (an undecodable path is a 400) get a plain answer with their
@@ -35,6 +38,47 @@ export interface ExpressServerOptions extends ServerOptions {
    * shell (`KILN_CACHE=partial`, with `partial: true`); see `src/cache.ts`.
    */
   pages?: PageCache | PartialCache;
+  /**
+   * Enables `POST /__kiln/invalidate?tag=…` for requests bearing this token
+   * (`KILN_ADMIN_TOKEN`); see `src/admin.ts`. Only with `pages`.
+   */
+  adminToken?: string;
+}
+
+const SLUG = /^\/products\/([a-z0-9-]{1,64})$/;
+
+/**
+ * Tags every page the cache stores with `page`, and a product page with `product:<slug>`, so
+ * `invalidate('product:kettle')` drops that product's page on every process sharing the cache.
+ */
+function pageTags(pages: PageCache): KilnPlugin {
+  return {
+    name: 'example-page-tags',
+    setup(ctx) {
+      const slug = SLUG.exec(ctx.url.pathname)?.[1];
+      pages.controlFor(ctx).tag('page', ...(slug ? [`product:${slug}`] : []));
+      return {};
+    },
+  };
+}
+
+/**
+ * Stops accepting connections and resolves once the requests in flight are answered: idle
+ * keep-alive connections are closed at once, busy ones as soon as their response is sent.
+ */
+function drainable(server: Server): () => Promise<void> {
+  let closing = false;
+  server.on('request', (_req, res: ServerResponse) =>
+    res.on('finish', () => {
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    }),
+  );
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      closing = true;
+      server.close((error) => (error ? reject(error) : resolve()));
+      server.closeIdleConnections();
+    });
 }
 
 /**
@@ -45,13 +89,29 @@ export interface ExpressServerOptions extends ServerOptions {
  * const { url, close } = await startServer({ port: 3000 });
  */
 export async function startServer(options: ExpressServerOptions = {}): Promise<RunningServer> {
-  const { pages, ...shopOptions } = options;
+  const { pages, adminToken, ...shopOptions } = options;
+  const tags = pages && 'controlFor' in pages ? pageTags(pages) : undefined;
   const shop = await createShop({
     ...shopOptions,
-    render: pages ? (element, renderOptions) => pages.render(element, renderOptions) : undefined,
+    render: pages
+      ? (element, renderOptions) =>
+          pages.render(element, {
+            ...renderOptions,
+            plugins: [...(renderOptions.plugins ?? []), ...(tags ? [tags] : [])],
+          })
+      : undefined,
   });
   const app = express();
   app.disable('x-powered-by');
+  // Under `WORKERS=N`, which worker answered (its number, 1…): the load is spread over them.
+  const worker = cluster.isWorker ? String(cluster.worker?.id) : undefined;
+  if (worker) {
+    app.use((_req, res, next) => {
+      res.set('x-kiln-worker', worker);
+      next();
+    });
+  }
+  if (pages && adminToken) app.post('/__kiln/invalidate', invalidateHandler(pages, adminToken));
 
   app.use(
     shop.assetsPrefix,
@@ -71,5 +131,8 @@ export async function startServer(options: ExpressServerOptions = {}): Promise<R
   app.use(plainErrors);
 
   const port = options.port ?? 3000;
-  return listening(options.host ? app.listen(port, options.host) : app.listen(port));
+  const server = options.host ? app.listen(port, options.host) : app.listen(port);
+  const close = drainable(server);
+  const running = await listening(server);
+  return { url: running.url, close };
 }
