@@ -4,6 +4,7 @@ import { canonicalStringify, print } from '@apollo/client/utilities';
 import { Observable, type Subscription } from 'rxjs';
 import type { PageCacheControl } from './control';
 import { KilnCacheError } from './errors';
+import { SingleFlight } from './single-flight';
 import { type InvalidateTarget, invalidate, type Store } from './store';
 
 /** How one GraphQL operation may be cached. */
@@ -260,7 +261,7 @@ export function dataCache(options: DataCacheOptions): DataCache {
   const operations = options.operations ?? {};
   const report = (error: unknown): void => options.onError?.(error);
   const printed = new WeakMap<object, string>();
-  const flights = new Map<string, Promise<Stored | undefined>>();
+  const flights = new SingleFlight<Stored | undefined>();
 
   const policyOf = (operation: ApolloLink.Operation): DataCachePolicy | undefined => {
     const marked = operation.getContext().kilnCache;
@@ -350,15 +351,10 @@ export function dataCache(options: DataCacheOptions): DataCache {
           let releaseFlight: ((stored: Stored | undefined) => void) | undefined;
 
           const lead = (): ((stored: Stored | undefined) => void) => {
-            let settle!: (stored: Stored | undefined) => void;
-            const flight = new Promise<Stored | undefined>((resolve) => (settle = resolve));
-            flights.set(key, flight);
-            let settled = false;
+            const flight = flights.start(key);
             const release = (stored: Stored | undefined): void => {
-              if (settled) return;
-              settled = true;
-              settle(stored);
-              if (flights.get(key) === flight) flights.delete(key);
+              flight.settle(stored);
+              flight.end();
             };
             releaseFlight = release;
             return release;

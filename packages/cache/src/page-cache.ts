@@ -35,6 +35,7 @@ import {
   withCacheInfo,
 } from './page-result';
 import { detachedRequest } from './request';
+import { SingleFlight } from './single-flight';
 import type { CacheEntry, InvalidateTarget, JsonValue, Store } from './store';
 
 /** Options of {@link pageCache}. */
@@ -155,10 +156,6 @@ interface StoredPage {
 
 type Variant = 'bot' | 'browser';
 
-interface Flight {
-  readonly page: Promise<StoredPage | undefined>;
-}
-
 interface Rendered {
   readonly result: RenderResult;
   readonly html: string;
@@ -248,7 +245,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
   const header = options.header === undefined ? 'x-kiln-cache' : options.header;
   const now = options.now ?? Date.now;
   const onError = options.onError;
-  const flights = new Map<string, Flight>();
+  const flights = new SingleFlight<StoredPage | undefined>();
   const controls = new WeakMap<RenderContext, CollectedControl>();
   const pending = new Set<Promise<unknown>>();
 
@@ -449,11 +446,10 @@ export function pageCache(options: PageCacheOptions): PageCache {
   };
 
   const lead = (key: string, work: Promise<Rendered>, lease?: RenderLease): Promise<Rendered> => {
-    let settle!: (page: StoredPage | undefined) => void;
-    const flight: Flight = { page: new Promise((resolve) => (settle = resolve)) };
-    flights.set(key, flight);
+    const flight = flights.start(key);
+    const settle = flight.settle;
     const release = (): void => {
-      if (flights.get(key) === flight) flights.delete(key);
+      flight.end();
       if (lease) track(lease.release());
     };
     return work.then(
@@ -701,7 +697,7 @@ export function pageCache(options: PageCacheOptions): PageCache {
 
       const flight = flights.get(key);
       if (flight) {
-        const shared = await flight.page;
+        const shared = await flight;
         if (
           shared &&
           (shared.nonce || nonce === undefined) &&

@@ -15,6 +15,7 @@ import { type CollectedControl, controlContext, createControl } from './control'
 import { KilnCacheError } from './errors';
 import { invalidKeyPart, type PageCacheOptions } from './page-cache';
 import { withCacheInfo } from './page-result';
+import { SingleFlight } from './single-flight';
 import { type InvalidateTarget, invalidate, type Store } from './store';
 
 /**
@@ -190,7 +191,7 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
   const query = options.query ? [...options.query] : undefined;
   const header = options.header === undefined ? 'x-kiln-cache' : options.header;
   const now = options.now ?? Date.now;
-  const flights = new Map<string, Promise<StoredShell | undefined>>();
+  const flights = new SingleFlight<StoredShell | undefined>();
   const pending = new Set<Promise<unknown>>();
   /** The last parsed shell of recent keys, with the text it was parsed from. */
   const parsed = new Map<string, { text: string; shell: Shell }>();
@@ -282,23 +283,18 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
     renderOptions: RenderOptions,
     request: RequestInfo,
   ): Promise<StoredShell | undefined> => {
-    const existing = flights.get(key);
-    if (existing) return existing;
-    const flight = build(element, renderOptions, request).then(
-      (stored) => {
-        if (stored) track(write(key, stored));
-        return stored;
-      },
-      (error: unknown) => {
-        report(error);
-        return undefined;
-      },
+    return flights.run(key, () =>
+      build(element, renderOptions, request).then(
+        (stored) => {
+          if (stored) track(write(key, stored));
+          return stored;
+        },
+        (error: unknown) => {
+          report(error);
+          return undefined;
+        },
+      ),
     );
-    flights.set(key, flight);
-    void flight.finally(() => {
-      if (flights.get(key) === flight) flights.delete(key);
-    });
-    return flight;
   };
 
   const read = async (key: string): Promise<StoredShell | undefined> => {
@@ -437,7 +433,7 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
     },
     async idle() {
       while (pending.size > 0 || flights.size > 0)
-        await Promise.allSettled([...pending, ...flights.values()]);
+        await Promise.allSettled([...pending, flights.idle()]);
     },
   };
 }
