@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { ApolloLink } from '@apollo/client';
 import { canonicalStringify, print } from '@apollo/client/utilities';
-import { Observable, type Subscription } from 'rxjs';
+import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { PageCacheControl } from './control';
 import { KilnCacheError } from './errors';
-import { type InvalidateTarget, invalidate, type Store } from './store';
+import { invalidateIn } from './invalidation';
+import { type Flight, SingleFlight } from './single-flight';
+import type { InvalidateTarget, Store } from './store';
 
 /** How one GraphQL operation may be cached. */
 export interface DataCachePolicy {
@@ -241,229 +243,33 @@ export function dataCache(options: DataCacheOptions): DataCache {
     );
   }
   const namespace = options.namespace ?? 'data:';
-  const credentials = new Set([
-    ...CREDENTIAL_HEADERS,
-    ...(options.credentialHeaders ?? []).map((name) => name.toLowerCase()),
-  ]);
-  const warned = new Set<string>();
-  const refuse = (operation: ApolloLink.Operation, refusal: Refusal, detail: string): void => {
-    const id = `${operation.operationName ?? 'anonymous'}\0${refusal}`;
-    if (warned.has(id)) return;
-    warned.add(id);
-    report(
-      new KilnCacheError(
-        'DATA_NOT_STORED',
-        `dataCache did not store the result of ${operation.operationName ?? 'an anonymous operation'}${detail}: ${REFUSALS[refusal]}`,
-      ),
-    );
+  const cache: CacheState = {
+    store,
+    namespace,
+    operations: options.operations ?? {},
+    credentials: new Set([
+      ...CREDENTIAL_HEADERS,
+      ...(options.credentialHeaders ?? []).map((name) => name.toLowerCase()),
+    ]),
+    flights: new SingleFlight<Stored | undefined>(),
+    printed: new WeakMap<object, string>(),
+    warned: new Set<string>(),
+    report: (error) => options.onError?.(error),
   };
-  const operations = options.operations ?? {};
-  const report = (error: unknown): void => options.onError?.(error);
-  const printed = new WeakMap<object, string>();
-  const flights = new Map<string, Promise<Stored | undefined>>();
-
-  const policyOf = (operation: ApolloLink.Operation): DataCachePolicy | undefined => {
-    const marked = operation.getContext().kilnCache;
-    if (marked === false) return undefined;
-    if (marked) return marked;
-    return operation.operationName ? operations[operation.operationName] : undefined;
-  };
-
-  const keyOf = (operation: ApolloLink.Operation, headers: Record<string, string>): string => {
-    let text = printed.get(operation.query);
-    if (text === undefined) {
-      text = print(operation.query);
-      printed.set(operation.query, text);
-    }
-    const shared = Object.keys(headers)
-      .filter((name) => !credentials.has(name))
-      .sort()
-      .map((name) => `${name}:${headers[name]}`)
-      .join('\n');
-    const hash = createHash('sha256')
-      .update(text)
-      .update('\0')
-      .update(canonicalStringify(operation.variables ?? {}))
-      .update('\0')
-      .update(shared)
-      .digest('base64url');
-    return `${namespace}${operation.operationName ?? 'anonymous'}:${hash}`;
-  };
-
-  const read = async (key: string): Promise<Stored | undefined> => {
-    try {
-      const entry = await store.get(key);
-      if (!entry) return undefined;
-      const expiresAt = entry.meta.expiresAt;
-      if (typeof expiresAt !== 'number' || expiresAt <= Date.now()) return undefined;
-      const text = typeof entry.value === 'string' ? entry.value : entry.value.toString('utf8');
-      return { text, tags: entry.tags, expiresAt };
-    } catch (error) {
-      report(error);
-      return undefined;
-    }
-  };
-
   return {
     store,
     link(linkOptions = {}) {
-      const linkHeaders = lowerCase(linkOptions.headers ?? {});
-      const page = linkOptions.page;
-      const stats: DataCacheStats = {
-        hits: 0,
-        misses: 0,
-        stored: 0,
-        bypassed: 0,
-        coalesced: 0,
-        refused: 0,
+      const link: LinkState = {
+        cache,
+        headers: lowerCase(linkOptions.headers ?? {}),
+        page: linkOptions.page,
+        stats: { hits: 0, misses: 0, stored: 0, bypassed: 0, coalesced: 0, refused: 0 },
+        decideFromFetch: linkOptions.decideFrom !== 'link',
       };
-      const decideFromFetch = linkOptions.decideFrom !== 'link';
-
-      const tagPage = (stored: Stored): void => {
-        if (!page) return;
-        if (stored.tags.length > 0) page.tag(...stored.tags);
-        page.maxAge(Math.max(0, stored.expiresAt - Date.now()));
-      };
-
-      const handler: ApolloLink.RequestHandler = (operation, forward) => {
-        if (Object.keys(linkHeaders).length > 0) {
-          operation.setContext((context) => ({
-            headers: { ...linkHeaders, ...(context.headers as Record<string, string> | undefined) },
-          }));
-        }
-        const policy = policyOf(operation);
-        const headers = lowerCase((operation.getContext().headers as Record<string, string>) ?? {});
-        const credentialed = Object.keys(headers).some((name) => credentials.has(name));
-        if (
-          !policy ||
-          operation.operationType !== 'query' ||
-          (credentialed && policy.allowCredentials !== true)
-        ) {
-          stats.bypassed++;
-          return forward(operation);
-        }
-        const key = keyOf(operation, headers);
-
-        return new Observable<ApolloLink.Result>((observer) => {
-          let closed = false;
-          let subscription: Subscription | undefined;
-          let releaseFlight: ((stored: Stored | undefined) => void) | undefined;
-
-          const lead = (): ((stored: Stored | undefined) => void) => {
-            let settle!: (stored: Stored | undefined) => void;
-            const flight = new Promise<Stored | undefined>((resolve) => (settle = resolve));
-            flights.set(key, flight);
-            let settled = false;
-            const release = (stored: Stored | undefined): void => {
-              if (settled) return;
-              settled = true;
-              settle(stored);
-              if (flights.get(key) === flight) flights.delete(key);
-            };
-            releaseFlight = release;
-            return release;
-          };
-
-          const fetchFromServer = (release: (stored: Stored | undefined) => void): void => {
-            stats.misses++;
-            const results: ApolloLink.Result[] = [];
-            const probe: Probe | undefined = decideFromFetch
-              ? { keyed: headers, credentials, seen: false, credentialed: false, unkeyed: [] }
-              : undefined;
-            if (probe) {
-              operation.setContext((context) => ({
-                fetchOptions: { ...(context.fetchOptions as object | undefined), [PROBE]: probe },
-              }));
-            }
-            subscription = forward(operation).subscribe({
-              next(result) {
-                results.push(result);
-                observer.next(result);
-              },
-              error(error) {
-                release(undefined);
-                observer.error(error);
-              },
-              complete() {
-                let stored = storable(operation, policy, results);
-                const refusal = stored && probe ? refusalOf(probe, policy) : undefined;
-                if (refusal) {
-                  stored = undefined;
-                  stats.refused++;
-                  refuse(
-                    operation,
-                    refusal,
-                    refusal === 'unkeyed header' ? ` (${probe?.unkeyed.join(', ')})` : '',
-                  );
-                }
-                release(stored);
-                if (stored) {
-                  tagPage(stored);
-                  stats.stored++;
-                  const ttl = stored.expiresAt - Date.now();
-                  store
-                    .set(
-                      key,
-                      {
-                        value: stored.text,
-                        meta: { expiresAt: stored.expiresAt },
-                        tags: stored.tags,
-                      },
-                      ttl,
-                    )
-                    .catch(report);
-                }
-                observer.complete();
-              },
-            });
-          };
-
-          const serve = (stored: Stored): void => {
-            tagPage(stored);
-            observer.next(JSON.parse(stored.text) as ApolloLink.Result);
-            observer.complete();
-          };
-
-          const start = async (): Promise<void> => {
-            const waiting = flights.get(key);
-            if (waiting) {
-              const shared = await waiting;
-              if (closed) return;
-              if (shared) {
-                stats.coalesced++;
-                serve(shared);
-                return;
-              }
-              fetchFromServer(() => {});
-              return;
-            }
-            const release = lead();
-            const cached = await read(key);
-            if (closed) {
-              release(cached);
-              return;
-            }
-            if (cached) {
-              release(cached);
-              stats.hits++;
-              serve(cached);
-              return;
-            }
-            fetchFromServer(release);
-          };
-          start().catch((error: unknown) => {
-            releaseFlight?.(undefined);
-            if (!closed) observer.error(error);
-          });
-          return () => {
-            closed = true;
-            subscription?.unsubscribe();
-            releaseFlight?.(undefined);
-          };
-        });
-      };
-
-      return new DataCacheLink(handler, stats);
+      return new DataCacheLink(
+        (operation, forward) => handleOperation(link, operation, forward),
+        link.stats,
+      );
     },
     fetch(inner) {
       return (input, init) => {
@@ -475,14 +281,267 @@ export function dataCache(options: DataCacheOptions): DataCache {
         return send(input, rest);
       };
     },
-    invalidate(target) {
-      if (typeof target === 'object' && target !== null) {
-        if ('key' in target) return invalidate(store, { key: namespace + target.key });
-        if ('prefix' in target) return invalidate(store, { prefix: namespace + target.prefix });
-      }
-      return invalidate(store, target);
-    },
+    invalidate: (target) => invalidateIn(store, namespace, target),
   };
+}
+
+/** What the links of one data cache share. */
+interface CacheState {
+  readonly store: Store;
+  readonly namespace: string;
+  readonly operations: Readonly<Record<string, DataCachePolicy>>;
+  readonly credentials: ReadonlySet<string>;
+  readonly flights: SingleFlight<Stored | undefined>;
+  /** The printed query of each document, printed once. */
+  readonly printed: WeakMap<object, string>;
+  /** The refusals already reported, by operation name and reason. */
+  readonly warned: Set<string>;
+  readonly report: (error: unknown) => void;
+}
+
+/** One link (one request): its options and its counts. */
+interface LinkState {
+  readonly cache: CacheState;
+  /** The link's headers, lower-cased. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly page: PageCacheControl | undefined;
+  readonly stats: DataCacheStats;
+  readonly decideFromFetch: boolean;
+}
+
+/** A cacheable operation of one link. */
+interface Cacheable {
+  readonly operation: ApolloLink.Operation;
+  readonly forward: ApolloLink.ForwardFunction;
+  readonly policy: DataCachePolicy;
+  /** The operation's headers, lower-cased. */
+  readonly headers: Record<string, string>;
+  readonly key: string;
+}
+
+/** The link's handler: passes the operation on untouched, or answers it through the cache. */
+function handleOperation(
+  link: LinkState,
+  operation: ApolloLink.Operation,
+  forward: ApolloLink.ForwardFunction,
+): Observable<ApolloLink.Result> {
+  if (Object.keys(link.headers).length > 0) {
+    operation.setContext((context) => ({
+      headers: { ...link.headers, ...(context.headers as Record<string, string> | undefined) },
+    }));
+  }
+  const { cache } = link;
+  const policy = policyOf(cache, operation);
+  const headers = lowerCase((operation.getContext().headers as Record<string, string>) ?? {});
+  const credentialed = Object.keys(headers).some((name) => cache.credentials.has(name));
+  if (
+    !policy ||
+    operation.operationType !== 'query' ||
+    (credentialed && policy.allowCredentials !== true)
+  ) {
+    link.stats.bypassed++;
+    return forward(operation);
+  }
+  const cacheable: Cacheable = {
+    operation,
+    forward,
+    policy,
+    headers,
+    key: keyOf(cache, operation, headers),
+  };
+  return new Observable<ApolloLink.Result>((observer) =>
+    new CachedOperation(link, cacheable, observer).start(),
+  );
+}
+
+/**
+ * One subscription to a cacheable operation: joins the fetch of the same result running for
+ * another request, or reads the store, or fetches from the server and stores the result.
+ */
+class CachedOperation {
+  #closed = false;
+  #subscription: Subscription | undefined;
+  /** The flight this subscription leads, if it leads one. */
+  #flight: Flight<Stored | undefined> | undefined;
+
+  constructor(
+    private readonly link: LinkState,
+    private readonly op: Cacheable,
+    private readonly observer: Subscriber<ApolloLink.Result>,
+  ) {}
+
+  /** Starts answering; returns the teardown. */
+  start(): () => void {
+    this.#run().catch((error: unknown) => {
+      this.#release(undefined);
+      if (!this.#closed) this.observer.error(error);
+    });
+    return () => {
+      this.#closed = true;
+      this.#subscription?.unsubscribe();
+      this.#release(undefined);
+    };
+  }
+
+  async #run(): Promise<void> {
+    const { flights } = this.link.cache;
+    const waiting = flights.get(this.op.key);
+    if (waiting) {
+      const shared = await waiting;
+      if (this.#closed) return;
+      if (!shared) return this.#fetch();
+      this.link.stats.coalesced++;
+      return this.#serve(shared);
+    }
+    this.#flight = flights.start(this.op.key);
+    const cached = await read(this.link.cache, this.op.key);
+    // On a miss the flight stays open until the server answers.
+    if (this.#closed || cached) this.#release(cached);
+    if (this.#closed) return;
+    if (!cached) return this.#fetch();
+    this.link.stats.hits++;
+    this.#serve(cached);
+  }
+
+  /** Gives the result (or nothing) to the requests waiting for this one, once. */
+  #release(stored: Stored | undefined): void {
+    this.#flight?.settle(stored);
+    this.#flight?.end();
+  }
+
+  #serve(stored: Stored): void {
+    tagPage(this.link.page, stored);
+    this.observer.next(JSON.parse(stored.text) as ApolloLink.Result);
+    this.observer.complete();
+  }
+
+  #fetch(): void {
+    const { operation } = this.op;
+    this.link.stats.misses++;
+    const results: ApolloLink.Result[] = [];
+    const probe: Probe | undefined = this.link.decideFromFetch
+      ? {
+          keyed: this.op.headers,
+          credentials: this.link.cache.credentials,
+          seen: false,
+          credentialed: false,
+          unkeyed: [],
+        }
+      : undefined;
+    if (probe) {
+      operation.setContext((context) => ({
+        fetchOptions: { ...(context.fetchOptions as object | undefined), [PROBE]: probe },
+      }));
+    }
+    this.#subscription = this.op.forward(operation).subscribe({
+      next: (result) => {
+        results.push(result);
+        this.observer.next(result);
+      },
+      error: (error) => {
+        this.#release(undefined);
+        this.observer.error(error);
+      },
+      complete: () => this.#complete(results, probe),
+    });
+  }
+
+  #complete(results: readonly ApolloLink.Result[], probe: Probe | undefined): void {
+    const { operation, policy } = this.op;
+    const { cache, stats } = this.link;
+    let stored = storable(operation, policy, results);
+    const refusal = stored && probe ? refusalOf(probe, policy) : undefined;
+    if (refusal) {
+      stored = undefined;
+      stats.refused++;
+      const detail = refusal === 'unkeyed header' ? ` (${probe?.unkeyed.join(', ')})` : '';
+      refuse(cache, operation, refusal, detail);
+    }
+    this.#release(stored);
+    if (stored) {
+      tagPage(this.link.page, stored);
+      stats.stored++;
+      write(cache, this.op.key, stored);
+    }
+    this.observer.complete();
+  }
+}
+
+/** Tags the page with a result's tags, and keeps the page fresh no longer than the result. */
+function tagPage(page: PageCacheControl | undefined, stored: Stored): void {
+  if (!page) return;
+  if (stored.tags.length > 0) page.tag(...stored.tags);
+  page.maxAge(Math.max(0, stored.expiresAt - Date.now()));
+}
+
+function policyOf(cache: CacheState, operation: ApolloLink.Operation): DataCachePolicy | undefined {
+  const marked = operation.getContext().kilnCache;
+  if (marked === false) return undefined;
+  if (marked) return marked;
+  return operation.operationName ? cache.operations[operation.operationName] : undefined;
+}
+
+/** The key of an operation: its name, then a hash of its query, variables and shared headers. */
+function keyOf(
+  cache: CacheState,
+  operation: ApolloLink.Operation,
+  headers: Record<string, string>,
+): string {
+  let text = cache.printed.get(operation.query);
+  if (text === undefined) {
+    text = print(operation.query);
+    cache.printed.set(operation.query, text);
+  }
+  const shared = Object.keys(headers)
+    .filter((name) => !cache.credentials.has(name))
+    .sort()
+    .map((name) => `${name}:${headers[name]}`)
+    .join('\n');
+  const hash = createHash('sha256')
+    .update(text)
+    .update('\0')
+    .update(canonicalStringify(operation.variables ?? {}))
+    .update('\0')
+    .update(shared)
+    .digest('base64url');
+  return `${cache.namespace}${operation.operationName ?? 'anonymous'}:${hash}`;
+}
+
+async function read(cache: CacheState, key: string): Promise<Stored | undefined> {
+  try {
+    const entry = await cache.store.get(key);
+    if (!entry) return undefined;
+    const expiresAt = entry.meta.expiresAt;
+    if (typeof expiresAt !== 'number' || expiresAt <= Date.now()) return undefined;
+    const text = typeof entry.value === 'string' ? entry.value : entry.value.toString('utf8');
+    return { text, tags: entry.tags, expiresAt };
+  } catch (error) {
+    cache.report(error);
+    return undefined;
+  }
+}
+
+function write(cache: CacheState, key: string, stored: Stored): void {
+  const entry = { value: stored.text, meta: { expiresAt: stored.expiresAt }, tags: stored.tags };
+  cache.store.set(key, entry, stored.expiresAt - Date.now()).catch(cache.report);
+}
+
+/** Reports, once per operation name and reason, that a fetched result was not stored. */
+function refuse(
+  cache: CacheState,
+  operation: ApolloLink.Operation,
+  refusal: Refusal,
+  detail: string,
+): void {
+  const id = `${operation.operationName ?? 'anonymous'}\0${refusal}`;
+  if (cache.warned.has(id)) return;
+  cache.warned.add(id);
+  cache.report(
+    new KilnCacheError(
+      'DATA_NOT_STORED',
+      `dataCache did not store the result of ${operation.operationName ?? 'an anonymous operation'}${detail}: ${REFUSALS[refusal]}`,
+    ),
+  );
 }
 
 /** Notes what the final HTTP request of a probed operation carries. */

@@ -1,4 +1,6 @@
-import type { RenderResult } from '@kiln/core';
+import type { RenderDiagnostics, RenderResult } from '@kiln/core';
+import { CACHE_PLUGIN } from './page-render';
+import { fillPage, type StoredPage } from './stored-page';
 
 /** How the page cache answered one request. */
 export type PageCacheStatus = 'hit' | 'miss' | 'stale' | 'bypass';
@@ -143,4 +145,110 @@ export function withCacheInfo<C>(result: RenderResult, cache: C): RenderResult &
     toResponse: (init) => result.toResponse(init),
     text: () => result.text(),
   };
+}
+
+/** A page cache's answer: the fields not given are those of a request the cache did nothing for. */
+export function cacheInfo(
+  fields: Partial<PageCacheInfo> & { status: PageCacheStatus },
+): PageCacheInfo {
+  return {
+    key: undefined,
+    reason: undefined,
+    stored: false,
+    coalesced: false,
+    ageMs: undefined,
+    tags: [],
+    lookupMs: 0,
+    error: undefined,
+    ...fields,
+  };
+}
+
+/**
+ * The response of a stored page: its status, its headers with `nonce` put back, `age` (whole
+ * seconds since `storedAt`, at `at`) and the cache's `header`, its body as one buffer.
+ */
+export function resultFromPage(
+  page: StoredPage,
+  nonce: string | undefined,
+  cache: PageCacheInfo,
+  at: number,
+  header: string | false,
+): RenderResult & { cache: PageCacheInfo } {
+  const { pieces, headers, bytes } = fillPage(page, nonce);
+  headers.set('age', String(Math.max(0, Math.floor((at - page.storedAt) / 1000))));
+  if (header) headers.set(header, cache.status);
+  const diagnostics: RenderDiagnostics = {
+    mode: 'buffer',
+    shellMs: 0,
+    allReadyMs: 0,
+    endMs: 0,
+    bytes,
+    batches: 0,
+    plugins: { [CACHE_PLUGIN]: diagnosticsOf(cache) },
+    inputs: { headers: [], cookies: [] },
+  };
+  const sinks = bufferedSinks({ status: page.status, headers, pieces });
+  return {
+    status: page.status,
+    headers,
+    redirect: undefined,
+    diagnostics,
+    finished: Promise.resolve(diagnostics),
+    cache,
+    ...sinks,
+  };
+}
+
+/** The response of a page rendered in buffer mode (`html` is its whole document), sent as one buffer. */
+export function resultFromRender(
+  rendered: { readonly result: RenderResult; readonly html: string },
+  cache: PageCacheInfo,
+  header: string | false,
+): RenderResult & { cache: PageCacheInfo } {
+  const { result, html } = rendered;
+  const body = Buffer.from(html);
+  const headers = new Headers(result.headers);
+  if (header) headers.set(header, cache.status);
+  const diagnostics: RenderDiagnostics = {
+    ...result.diagnostics,
+    plugins: { ...result.diagnostics.plugins, [CACHE_PLUGIN]: diagnosticsOf(cache) },
+  };
+  const sinks = bufferedSinks({ status: result.status, headers, pieces: [body] });
+  return {
+    status: result.status,
+    headers,
+    redirect: result.redirect,
+    diagnostics,
+    finished: result.finished.then(() => diagnostics),
+    cache,
+    ...sinks,
+  };
+}
+
+/** A render the cache let through (`bypass`), streamed as usual, with the cache's header and figures. */
+export function bypassResult(
+  result: RenderResult,
+  cache: PageCacheInfo,
+  header: string | false,
+): RenderResult & { cache: PageCacheInfo } {
+  if (header) result.headers.set(header, 'bypass');
+  result.diagnostics.plugins[CACHE_PLUGIN] = diagnosticsOf(cache);
+  return withCacheInfo(result, cache);
+}
+
+function diagnosticsOf(cache: PageCacheInfo): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {
+    status: cache.status,
+    stored: cache.stored,
+    coalesced: cache.coalesced,
+    lookupMs: cache.lookupMs,
+    tags: cache.tags.length,
+  };
+  if (cache.key !== undefined) out.key = cache.key;
+  if (cache.reason !== undefined) out.reason = cache.reason;
+  if (cache.ageMs !== undefined) out.ageMs = cache.ageMs;
+  if (cache.error !== undefined) out.error = cache.error;
+  if (cache.lockWaitMs !== undefined) out.lockWaitMs = cache.lockWaitMs;
+  return out;
 }

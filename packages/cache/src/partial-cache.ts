@@ -1,5 +1,4 @@
 import {
-  type KilnPlugin,
   normalizeRequest,
   type PrerenderOptions,
   prerenderShell,
@@ -10,12 +9,17 @@ import {
   resumeShell,
   type Shell,
 } from '@kiln/core';
-import { createElement, type ReactNode } from 'react';
-import { type CollectedControl, controlContext, createControl } from './control';
+import type { ReactNode } from 'react';
+import { coalescing, type Lead } from './coalescing';
+import { createControl } from './control';
 import { KilnCacheError } from './errors';
-import { invalidKeyPart, type PageCacheOptions } from './page-cache';
+import { invalidateIn } from './invalidation';
+import type { PageCacheOptions } from './page-cache';
+import { keyOf, pagePolicy } from './page-policy';
+import { controlPlugin } from './page-render';
 import { withCacheInfo } from './page-result';
-import { type InvalidateTarget, invalidate, type Store } from './store';
+import type { InvalidateTarget, Store } from './store';
+import { freshness, type Lifetime, lifetime, retention, revalidate } from './swr';
 
 /**
  * Options of {@link partialCache}.
@@ -30,7 +34,7 @@ import { type InvalidateTarget, invalidate, type Store } from './store';
 export interface PartialCacheOptions
   extends Pick<
     PageCacheOptions,
-    'store' | 'ttl' | 'staleWhileRevalidate' | 'vary' | 'query' | 'key' | 'now' | 'onError'
+    'store' | 'ttl' | 'staleWhileRevalidate' | 'lock' | 'vary' | 'query' | 'key' | 'now' | 'onError'
   > {
   /**
    * Whether a request is served from a shell. Default: `GET`. Signed-in visitors are served
@@ -120,34 +124,19 @@ export interface PartialCache {
   idle(): Promise<void>;
 }
 
-interface StoredShell {
+interface StoredShell extends Lifetime {
   readonly shell: Shell;
-  readonly storedAt: number;
-  readonly freshUntil: number;
-  readonly staleUntil: number;
   readonly tags: readonly string[];
 }
 
 const FORMAT = 1;
 /** How many parsed shells a cache keeps (the most recently read). */
 const PARSED_LIMIT = 256;
-const PLUGIN = 'kiln-cache';
-
-/** The page-cache control of a pre-render (tags, maxAge, noStore), as a plugin present in both halves. */
-function controlPlugin(control: CollectedControl): KilnPlugin {
-  return {
-    name: PLUGIN,
-    setup: () => ({
-      wrap: (app) => createElement(controlContext().Provider, { value: control }, app),
-    }),
-  };
-}
-
 /**
  * Experimental: a cache of partial pre-renders. Each page (same key rules as
  * {@link pageCache}: path, query, host and `vary` headers; never cookies) is pre-rendered
  * once into a shell, stored in memory or Redis with TTL, stale-while-revalidate, tags and
- * single flight, and every request, signed in or not, gets the stored shell as its first bytes
+ * single flight (one pre-render per key across instances with `lock`), and every request, signed in or not, gets the stored shell as its first bytes
  * plus its own holes rendered fresh (`x-kiln-cache: partial`). A page without holes is served
  * as stored (`hit`). A page that reads request input outside any Suspense boundary is rendered
  * in full (`dynamic`), and so is everything `cacheable()` refuses (`bypass`).
@@ -186,11 +175,9 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
     );
   }
   const namespace = options.namespace ?? 'shell:';
-  const vary = (options.vary ?? []).map((name) => name.toLowerCase());
-  const query = options.query ? [...options.query] : undefined;
+  const policy = pagePolicy(options);
   const header = options.header === undefined ? 'x-kiln-cache' : options.header;
   const now = options.now ?? Date.now;
-  const flights = new Map<string, Promise<StoredShell | undefined>>();
   const pending = new Set<Promise<unknown>>();
   /** The last parsed shell of recent keys, with the text it was parsed from. */
   const parsed = new Map<string, { text: string; shell: Shell }>();
@@ -200,21 +187,7 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
     const settled = work.catch(report).finally(() => pending.delete(settled));
     pending.add(settled);
   };
-
-  const keyOf = (request: RequestInfo): string | undefined => {
-    if (options.key) return options.key(request);
-    if (invalidKeyPart(request, vary) !== undefined) return undefined;
-    let search = request.url.search;
-    if (query) {
-      const kept = new URLSearchParams();
-      for (const name of query)
-        for (const value of request.url.searchParams.getAll(name)) kept.append(name, value);
-      search = kept.size === 0 ? '' : `?${kept}`;
-    }
-    let key = `${request.url.pathname}${search}\nhost=${request.url.host.toLowerCase()}`;
-    for (const name of vary) key += `\n${name}=${request.headers.get(name) ?? ''}`;
-    return key;
-  };
+  const renders = coalescing<StoredShell>({ lock: options.lock, report, track });
 
   /** Pre-renders the page with no visitor; `undefined` (with the reason reported) when it cannot be stored. */
   const build = async (
@@ -247,13 +220,9 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
       );
       return undefined;
     }
-    const storedAt = now();
-    const fresh = control.maxAgeMs === undefined ? ttl : Math.min(ttl, control.maxAgeMs);
     return {
+      ...lifetime(now(), { ttl, staleWhileRevalidate: swr }, control.maxAgeMs),
       shell,
-      storedAt,
-      freshUntil: storedAt + fresh,
-      staleUntil: storedAt + fresh + swr,
       tags: [...control.tags],
     };
   };
@@ -271,34 +240,34 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
         },
         tags: stored.tags,
       },
-      Math.max(1, stored.staleUntil - stored.storedAt),
+      retention(stored),
     );
   };
 
-  /** Pre-renders `key` once at a time; every caller shares the result. */
-  const lead = (
+  /**
+   * Pre-renders `key` under `lead`: the shell goes to the requests waiting for it, then to the
+   * store, and the lead ends once it is stored. `undefined` when there is no shell to serve.
+   */
+  const leadBuild = async (
     key: string,
+    lead: Lead<StoredShell>,
     element: ReactNode,
     renderOptions: RenderOptions,
     request: RequestInfo,
   ): Promise<StoredShell | undefined> => {
-    const existing = flights.get(key);
-    if (existing) return existing;
-    const flight = build(element, renderOptions, request).then(
-      (stored) => {
-        if (stored) track(write(key, stored));
-        return stored;
-      },
-      (error: unknown) => {
-        report(error);
-        return undefined;
-      },
-    );
-    flights.set(key, flight);
-    void flight.finally(() => {
-      if (flights.get(key) === flight) flights.delete(key);
-    });
-    return flight;
+    let stored: StoredShell | undefined;
+    try {
+      stored = await build(element, renderOptions, request);
+    } catch (error) {
+      report(error);
+    }
+    if (!stored) {
+      lead.end();
+      return undefined;
+    }
+    lead.settle(stored);
+    track(write(key, stored).finally(lead.end));
+    return stored;
   };
 
   const read = async (key: string): Promise<StoredShell | undefined> => {
@@ -390,6 +359,38 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
     });
   };
 
+  /**
+   * Serves a request whose shell is not stored: from the pre-render of its key running here or
+   * (with a lock) on another instance, or pre-rendered now.
+   */
+  const miss = async (
+    key: string,
+    element: ReactNode,
+    renderOptions: RenderOptions,
+    request: RequestInfo,
+  ): Promise<PartialResult> => {
+    const joining = renders.join(key);
+    const turn = joining
+      ? { joined: (await joining).value }
+      : await renders.take(key, async () => {
+          const stored = await read(key);
+          return stored && now() < stored.staleUntil ? stored : undefined;
+        });
+    // Another request of this process took the lead while this one waited for the lock.
+    if ('alone' in turn) return miss(key, element, renderOptions, request);
+    const built =
+      'lead' in turn
+        ? await leadBuild(key, turn.lead, element, renderOptions, request)
+        : 'found' in turn
+          ? turn.found
+          : turn.joined;
+    if (!built) {
+      return full(element, renderOptions, 'miss', key, 'the shell could not be pre-rendered');
+    }
+    const coalesced = !('lead' in turn);
+    return serve(built, element, renderOptions, coalesced ? 'partial' : 'miss', key, coalesced);
+  };
+
   return {
     store,
     async render(element, renderOptions) {
@@ -401,43 +402,36 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
       if (!allowed) {
         return full(element, renderOptions, 'bypass', undefined, 'not cacheable');
       }
-      const keyPart = keyOf(request);
-      if (keyPart === undefined) {
+      const keyed = keyOf(policy, request);
+      if ('invalid' in keyed) {
         return full(element, renderOptions, 'bypass', undefined, 'invalid key');
       }
-      const key = namespace + keyPart;
+      const key = namespace + keyed.key;
       const stored = await read(key);
-      if (stored) {
-        const at = now();
-        if (at < stored.freshUntil) {
-          return serve(stored, element, renderOptions, 'partial', key, false);
-        }
-        if (at < stored.staleUntil) {
-          if (!flights.has(key)) track(lead(key, element, renderOptions, request));
-          return serve(stored, element, renderOptions, 'stale', key, false);
-        }
+      const state = stored && freshness(stored, now());
+      if (stored && state === 'fresh') {
+        return serve(stored, element, renderOptions, 'partial', key, false);
       }
-      const coalesced = flights.has(key);
-      const built = await lead(key, element, renderOptions, request);
-      if (!built) {
-        return full(element, renderOptions, 'miss', key, 'the shell could not be pre-rendered');
+      if (stored && state === 'stale') {
+        const stillStale = async (): Promise<boolean> => {
+          const current = await read(key);
+          return !(current && now() < current.freshUntil);
+        };
+        revalidate(
+          renders,
+          key,
+          stillStale,
+          (lead) => leadBuild(key, lead, element, renderOptions, request),
+          track,
+        );
+        return serve(stored, element, renderOptions, 'stale', key, false);
       }
-      return serve(built, element, renderOptions, coalesced ? 'partial' : 'miss', key, coalesced);
+      return miss(key, element, renderOptions, request);
     },
-    async invalidate(target) {
-      if (typeof target === 'object' && target !== null) {
-        if ('prefix' in target) {
-          return invalidate(store, { prefix: namespace + target.prefix });
-        }
-        if ('key' in target) {
-          return invalidate(store, { key: namespace + target.key });
-        }
-      }
-      return invalidate(store, target);
-    },
+    invalidate: (target) => invalidateIn(store, namespace, target),
     async idle() {
-      while (pending.size > 0 || flights.size > 0)
-        await Promise.allSettled([...pending, ...flights.values()]);
+      while (pending.size > 0 || renders.size > 0)
+        await Promise.allSettled([...pending, renders.idle()]);
     },
   };
 }

@@ -4,6 +4,7 @@ import { type ReactNode, Suspense } from 'react';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCacheTags } from '../src/control';
+import { redisLock } from '../src/lock';
 import { memoryStore } from '../src/memory-store';
 import { type PartialCacheOptions, partialCache } from '../src/partial-cache';
 import { type RedisClientLike, redisStore } from '../src/redis-store';
@@ -257,6 +258,62 @@ describe('partialCache on Redis', () => {
       for (const store of stores) store.close();
     } finally {
       await Promise.all(clients.map((client) => client.close()));
+    }
+  });
+
+  it('with a lock, instances sharing a store pre-render a cold shell once and refresh a stale one once', async () => {
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      const store = memoryStore();
+      const time = clock();
+      const instances = [1, 2].map(() =>
+        partialCache({
+          store,
+          lock: redisLock(client as unknown as RedisClientLike, { prefix: 'partial-lock:' }),
+          ttl: 60_000,
+          staleWhileRevalidate: 60_000,
+          now: time.now,
+        }),
+      );
+      const counter = { shell: 0 };
+      const users = ['A', 'B', 'C', 'D', 'E', 'F'];
+      const results = await Promise.all(
+        users.map((user, i) =>
+          instances[i % 2]!.render(<Page counter={counter} />, { request: request(user) }),
+        ),
+      );
+      const htmls = await Promise.all(results.map(body));
+      expect(counter.shell).toBe(1);
+      const statuses = results.map((result) => result.headers.get('x-kiln-cache'));
+      expect(statuses.filter((status) => status === 'miss')).toHaveLength(1);
+      expect(statuses.filter((status) => status === 'partial')).toHaveLength(5);
+      htmls.forEach((html, i) => {
+        expect(html).toContain(`Hello ${users[i]}`);
+      });
+      await Promise.all(instances.map((shells) => shells.idle()));
+
+      time.advance(61_000);
+      const stale = await Promise.all(
+        users.map((user, i) =>
+          instances[i % 2]!.render(<Page counter={counter} version="v2" />, {
+            request: request(user),
+          }),
+        ),
+      );
+      expect(stale.map((result) => result.headers.get('x-kiln-cache'))).toEqual(
+        users.map(() => 'stale'),
+      );
+      await Promise.all(stale.map(body));
+      await Promise.all(instances.map((shells) => shells.idle()));
+      expect(counter.shell).toBe(2);
+      const fresh = await instances[1]!.render(<Page counter={counter} version="v2" />, {
+        request: request('G'),
+      });
+      expect(fresh.headers.get('x-kiln-cache')).toBe('partial');
+      expect(await body(fresh)).toContain('Catalog v2');
+    } finally {
+      await client.close();
     }
   });
 });
