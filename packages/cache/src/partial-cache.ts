@@ -127,6 +127,28 @@ export interface PartialCache {
 interface StoredShell extends Lifetime {
   readonly shell: Shell;
   readonly tags: readonly string[];
+  /** Why this freshly built shell may serve its own requests but not be stored. */
+  readonly unstorable?: string;
+}
+
+/**
+ * Why a shell may not be stored, as {@link pageCache} refuses such pages: a status other than
+ * 200 (a 404 for any path an attacker makes up would fill the store), a cookie set, or a
+ * `cache-control` that forbids sharing.
+ */
+function unstorableShell(shell: Shell): string | undefined {
+  if (shell.status !== 200) return `status ${shell.status}`;
+  for (const [name, values] of shell.headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'set-cookie') return 'set-cookie header';
+    if (lower === 'cache-control') {
+      const value = values.join('').toLowerCase();
+      if (/(^|[\s,])(private|no-store|no-cache)([\s,=]|$)/.test(value)) {
+        return `cache-control: ${value}`;
+      }
+    }
+  }
+  return undefined;
 }
 
 const FORMAT = 1;
@@ -224,6 +246,7 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
       ...lifetime(now(), { ttl, staleWhileRevalidate: swr }, control.maxAgeMs),
       shell,
       tags: [...control.tags],
+      unstorable: unstorableShell(shell),
     };
   };
 
@@ -266,6 +289,18 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
       return undefined;
     }
     lead.settle(stored);
+    if (stored.unstorable) {
+      // Served to the requests that asked for it, never stored: a 404 or a page setting a
+      // cookie would let any path fill the store (the page cache refuses them too).
+      report(
+        new KilnCacheError(
+          'NOT_STORED',
+          `the shell of ${request.url.pathname} is not stored: ${stored.unstorable}`,
+        ),
+      );
+      lead.end();
+      return stored;
+    }
     track(write(key, stored).finally(lead.end));
     return stored;
   };

@@ -210,6 +210,34 @@ describe('partialCache', () => {
     expect(counter.shell).toBe(3);
   });
 
+  it('a shell whose status is not 200 serves its own requests but is never stored', async () => {
+    const errors: unknown[] = [];
+    const store = memoryStore();
+    const { shells } = setup({ onError: (error) => errors.push(error) }, store);
+    function Missing(props: { counter: Counter }): ReactNode {
+      useRenderContext().setStatus(404);
+      return <Page counter={props.counter} />;
+    }
+    const counter = { shell: 0 };
+    const renderErrors: unknown[] = [];
+    for (const user of ['Ada', 'Bo']) {
+      const result = await shells.render(<Missing counter={counter} />, {
+        request: request(user, '/made-up-path'),
+        onError: (error) => renderErrors.push(error),
+      });
+      expect(result.status).toBe(404);
+      expect(result.headers.get('x-kiln-cache')).toBe('miss');
+      expect(await body(result)).toContain(`Hello ${user}`);
+      await shells.idle();
+    }
+    // each request pre-rendered its own shell: nothing was stored for the made-up path
+    expect(counter.shell).toBe(2);
+    // the resume renders Missing again: asking for the 404 that went out is no mistake
+    expect(renderErrors).toEqual([]);
+    expect(errors).toHaveLength(2);
+    expect(String(errors[0])).toContain('is not stored: status 404');
+  });
+
   it('a page that reads request input outside any boundary is rendered in full, every time', async () => {
     const { shells } = setup({ onError: () => {} });
     const page = (

@@ -146,6 +146,7 @@ describe('after the first byte', () => {
     function Late(): ReactNode {
       const ctx = useRenderContext();
       expect(ctx.headersSent).toBe(true);
+      ctx.setStatus(200); // the status that went out: not a mistake (a resume renders it again)
       ctx.setStatus(404);
       ctx.setHeader('x-late', '1');
       ctx.redirect('/elsewhere?a=1&b=</script>');

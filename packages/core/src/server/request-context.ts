@@ -119,7 +119,9 @@ export class RequestContext implements RenderContext {
       );
       return;
     }
-    if (this.host.headersSent) {
+    // A resumed shell renders the components above its holes again: asking for the status
+    // that already went out is no mistake.
+    if (this.host.headersSent && code !== this.status) {
       this.host.report(
         new KilnError(
           'KILN_STATUS_AFTER_FIRST_BYTE',
