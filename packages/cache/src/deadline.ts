@@ -30,19 +30,26 @@ export interface Deadline {
  */
 export function deadline(ms: number, expire: () => Error): Deadline {
   let timer: NodeJS.Timeout | undefined;
+  let check: NodeJS.Immediate | undefined;
   let restarts = 0;
   const expired = new Promise<never>((_, reject) => {
     const arm = (): void => {
       const due = performance.now() + ms;
       timer = setTimeout(() => {
+        timer = undefined;
         const late = performance.now() - due;
         if (late > BLOCKED_LOOP_MS && restarts < MAX_RESTARTS) {
           restarts++;
           arm();
           return;
         }
-        timer = undefined;
-        reject(expire());
+        // Timers run before the loop reads its sockets: an answer that came while this
+        // process was busy is read first (clear() then cancels this check), and only a wait
+        // with no answer at hand gives up.
+        check = setImmediate(() => {
+          check = undefined;
+          reject(expire());
+        });
       }, ms);
     };
     arm();
@@ -50,6 +57,9 @@ export function deadline(ms: number, expire: () => Error): Deadline {
   expired.catch(() => {});
   return {
     expired,
-    clear: () => clearTimeout(timer),
+    clear: () => {
+      clearTimeout(timer);
+      if (check !== undefined) clearImmediate(check);
+    },
   };
 }

@@ -168,6 +168,28 @@ describe('redisStore', () => {
     store.close();
   });
 
+  it('reads an answer that came while the process was busy before calling the wait a timeout', async () => {
+    const errors: unknown[] = [];
+    const client = await connect();
+    const store = redisStore(client, {
+      prefix: 'busy-answered:',
+      timeoutMs: 200,
+      onError: (e) => errors.push(e),
+    });
+    await store.set('k', entry('v'), 60_000);
+    // The command is written (node-redis writes from setImmediate), Redis answers at once, but
+    // this process is busy until just after the deadline: not late enough to count as a
+    // blocked loop, and the answer is waiting unread in the socket when the timer fires.
+    const started = performance.now();
+    const pending = store.get('k');
+    await new Promise((resolve) => setImmediate(resolve));
+    while (performance.now() < started + 205) {}
+    expect((await pending)?.value).toBe('v');
+    expect(store.healthy).toBe(true);
+    expect(errors).toEqual([]);
+    store.close();
+  });
+
   it('gives up on a hung Redis after timeoutMs, skips it during the cooldown, then uses it again', async () => {
     const errors: KilnCacheError[] = [];
     const client = await connect();
