@@ -106,6 +106,15 @@ export function redisLock(
     );
     try {
       return await Promise.race([sent, wait.expired]);
+    } catch (error) {
+      if (error instanceof KilnCacheError) throw error;
+      // A reply error (CLUSTERDOWN while a master fails over, a script error) or a dropped
+      // connection: named, with its cause, like the store's.
+      throw new KilnCacheError(
+        'STORE_FAILED',
+        `Redis ${args[0]} for a render lock failed: ${(error as Error)?.message ?? String(error)}; the request renders without the lock. Check the Redis server`,
+        { cause: error },
+      );
     } finally {
       wait.clear();
       sent.catch(() => {});

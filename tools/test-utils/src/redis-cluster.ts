@@ -98,6 +98,9 @@ export async function startRedisCluster(
           'no',
           '--save',
           '',
+          // A replica syncs at once (the default waits 5 s for more replicas to share a sync).
+          '--repl-diskless-sync-delay',
+          '0',
         ],
         { cwd: dir, stdio: 'ignore' },
       );
@@ -137,10 +140,24 @@ export async function startRedisCluster(
       });
     }
   };
-  await waitHealthy().catch(async (error) => {
-    await stop();
-    throw error;
-  });
+  /**
+   * Every replica has synced with its master. Until then a replica cannot fail over (its data
+   * counts as too old), so a master killed right after start would never be replaced.
+   */
+  const waitReplicasSynced = async (): Promise<void> => {
+    for (const port of ports) {
+      await poll(`replica ${port} synced`, async () => {
+        const info = await cli(port, 'INFO', 'replication');
+        return info.includes('role:master') || info.includes('master_link_status:up');
+      });
+    }
+  };
+  await waitHealthy()
+    .then(waitReplicasSynced)
+    .catch(async (error) => {
+      await stop();
+      throw error;
+    });
   return {
     addresses: ports.map((port) => `127.0.0.1:${port}`),
     nodes: ports.map((port) => ({
