@@ -386,9 +386,12 @@ suite(
       await node!.kill();
       await expect.poll(() => b.store.serving, POLL).toBe(false);
       expect(b.store.memoryEntries).toBe(0);
-      // Recovery is not asserted: with node-redis 6.3 the subscription did not always come
-      // back within a minute after this kill (the tier then stays off and every read goes to
-      // Redis, which is safe but slower).
+      // The cluster replaces the node (a replica is promoted if it was a master), node-redis
+      // moves the subscription, and the tier serves again once its probe comes back.
+      await expect.poll(async () => (await cluster().masters()).length, POLL).toBe(3);
+      await cluster().waitHealthy();
+      await expect.poll(() => b.store.serving, { timeout: 60_000 }).toBe(true);
+      expect((await b.store.get('k'))?.value).toBe('v');
     }, 120_000);
   },
 );
