@@ -91,7 +91,8 @@ export interface TieredStore extends Store {
   readonly memoryEntries: number;
   /**
    * Stops serving, empties the memory tier and sends `UNSUBSCRIBE` (without waiting for it, so
-   * a dead connection cannot hold it up). The clients stay open (the app owns them).
+   * a dead connection cannot hold it up; a failure of it is not reported, so the app may
+   * destroy its clients right after). The clients stay open (the app owns them).
    */
   close(): Promise<void>;
 }
@@ -358,8 +359,10 @@ export function tieredStore(shared: StoreWithTtl, options: TieredStoreOptions): 
       for (const event of downEvents) subscriber.off(event, onDown);
       for (const event of readyEvents) subscriber.off(event, onReady);
       local.clear();
-      // Not awaited: on a dead connection an UNSUBSCRIBE waits until it reconnects.
-      subscriber.unsubscribe(channel, onMessage).catch(report);
+      // Not awaited: on a dead connection an UNSUBSCRIBE waits until it reconnects. Its
+      // failure is not reported: the store is closed, and the usual cause is the app
+      // destroying its clients right after close().
+      subscriber.unsubscribe(channel, onMessage).catch(() => {});
     },
     async get(key) {
       if (live) {
