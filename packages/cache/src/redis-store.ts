@@ -65,7 +65,7 @@ export interface RedisStoreOptions {
    * `ENTRY_TOO_LARGE` error. Default 8 MiB.
    */
   maxEntryBytes?: number;
-  /** Called with client errors, failed operations (Redis down, timeouts) and entries too large to store. */
+  /** Called with client errors (as `STORE_UNAVAILABLE`, the client's error as `cause`), failed operations (Redis down, timeouts) and entries too large to store. */
   onError?: (error: Error) => void;
 }
 
@@ -207,7 +207,15 @@ export function redisStore(
   let coolingUntil = 0;
 
   const clientError = (error: Error): void => {
-    onError?.(error);
+    // The connection's own errors (a reset, a refused reconnect), named like every other
+    // failure of the store, with the client's error as the cause.
+    onError?.(
+      new KilnCacheError(
+        'STORE_UNAVAILABLE',
+        `the Redis connection failed: ${error?.message ?? String(error)}; requests are served without the cache until the client reconnects`,
+        { cause: error },
+      ),
+    );
   };
   client.on('error', clientError);
 

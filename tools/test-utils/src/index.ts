@@ -9,3 +9,4 @@ export { attr, type Element, findAll, parseDocument, textOf } from './html';
 export { freePort, type RedisServer, startRedis } from './redis';
 export { type RedisCluster, type RedisClusterNode, startRedisCluster } from './redis-cluster';
 export { type Listening, listen } from './server';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy';
