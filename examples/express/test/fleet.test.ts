@@ -220,6 +220,63 @@ describe('express example with WORKERS=4 on a Redis Cluster', () => {
     expect(answers.every((a) => a.status === 200 && a.cache === 'hit')).toBe(true);
   }, 60_000);
 
+  it('answers every request while a Redis master is killed mid-load, and caches again after the failover', async () => {
+    const { url } = fleet!;
+    const names: Record<string, string> = {
+      '/products/kettle': 'Stovetop kettle',
+      '/products/teapot': 'Clay teapot',
+      '/products/mugs': 'Pair of mugs',
+    };
+    const paths = ['/', ...Object.keys(names)];
+    const answers: (Answer & { path: string })[] = [];
+    let stopped = false;
+    const client = async (offset: number) => {
+      for (let i = offset; !stopped; i += 8) {
+        const path = paths[i % paths.length]!;
+        answers.push({ ...(await send(url, path)), path });
+      }
+    };
+    const load = Promise.all(Array.from({ length: 8 }, (_, i) => client(i)));
+    await expect.poll(() => answers.length, { timeout: 60_000 }).toBeGreaterThan(40);
+    const masters = await redis.masters();
+    await redis.nodes.find((node) => node.port === masters[0])!.kill();
+    const atKill = answers.length;
+    // A replica takes over the dead master's slots; requests keep coming meanwhile.
+    await expect.poll(async () => (await redis.masters()).length, { timeout: 60_000 }).toBe(3);
+    await redis.waitHealthy();
+    await expect.poll(() => answers.length, { timeout: 60_000 }).toBeGreaterThan(atKill + 40);
+    stopped = true;
+    await load;
+    const counts = (list: typeof answers) =>
+      Object.entries(
+        list.reduce<Record<string, number>>((acc, a) => {
+          acc[`${a.status} ${a.cache}`] = (acc[`${a.status} ${a.cache}`] ?? 0) + 1;
+          return acc;
+        }, {}),
+      )
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ');
+    console.log(
+      `master killed mid-load: ${answers.length} requests; before the kill ${counts(answers.slice(0, atKill))}; after ${counts(answers.slice(atKill))}`,
+    );
+    // No failed request, no wrong page.
+    for (const answer of answers) {
+      expect(answer.status, answer.body.slice(0, 300)).toBe(200);
+      if (answer.path !== '/') expect(answer.body).toContain(names[answer.path]!);
+    }
+    // Once the cluster serves every slot again, a page invalidated now is rendered once and stored.
+    const dropped = await send(url, '/__kiln/invalidate?tag=page', {
+      method: 'POST',
+      token: TOKEN,
+    });
+    expect(dropped.status, dropped.body).toBe(200);
+    await expect
+      .poll(async () => (await burst(url, '/products/kettle', 8)).every((a) => a.cache === 'hit'), {
+        timeout: 60_000,
+      })
+      .toBe(true);
+  }, 240_000);
+
   it('exits on SIGTERM once every worker has drained, even with a Redis master dead', async () => {
     const { primary } = fleet!;
     const masters = await redis.masters();
