@@ -44,6 +44,12 @@ function Page(props: { counter: Counter; version?: string; holes?: boolean }): R
   );
 }
 
+/** A page for a path that does not exist: a 404 with the shop's shell. */
+function Missing(props: { counter: Counter }): ReactNode {
+  useRenderContext().setStatus(404);
+  return <Page counter={props.counter} />;
+}
+
 function Outside(): ReactNode {
   return <p>{useRenderContext().cookies.user ?? 'nobody'}</p>;
 }
@@ -214,10 +220,6 @@ describe('partialCache', () => {
     const errors: unknown[] = [];
     const store = memoryStore();
     const { shells } = setup({ onError: (error) => errors.push(error) }, store);
-    function Missing(props: { counter: Counter }): ReactNode {
-      useRenderContext().setStatus(404);
-      return <Page counter={props.counter} />;
-    }
     const counter = { shell: 0 };
     const renderErrors: unknown[] = [];
     for (const user of ['Ada', 'Bo']) {
