@@ -118,6 +118,26 @@ function unkeyedInput(
 }
 
 /**
+ * Why a response may not be shared between visitors, whatever rendered it (a page or a shell),
+ * or `undefined`: a status other than 200, a cookie set, or a `cache-control` that forbids
+ * sharing (`private`, `no-store`, `no-cache`, or a zero `s-maxage`/`max-age`).
+ */
+export function unshareableResponse(status: number, headers: Headers): string | undefined {
+  if (status !== 200) return `status ${status}`;
+  if (headers.getSetCookie().length > 0 || headers.has('set-cookie')) return 'set-cookie header';
+  const cacheControl = headers.get('cache-control')?.toLowerCase() ?? '';
+  if (/(^|[\s,])(private|no-store|no-cache)([\s,=]|$)/.test(cacheControl)) {
+    return `cache-control: ${cacheControl}`;
+  }
+  const shared = /(?:^|[\s,])s-maxage\s*=\s*"?(\d+)/.exec(cacheControl);
+  const maxAge = /(?:^|[\s,])max-age\s*=\s*"?(\d+)/.exec(cacheControl);
+  if ((shared ?? maxAge) && Number((shared ?? maxAge)![1]) === 0) {
+    return `cache-control: ${cacheControl}`;
+  }
+  return undefined;
+}
+
+/**
  * Why a rendered page may not be stored, or `undefined` when it may: a redirect, an incomplete
  * render, a status other than 200, a cookie set, a `cache-control` or `vary` that forbids
  * sharing, request input the key does not hold, the page's own `noStore()`/`maxAge(0)`, or a
@@ -127,19 +147,8 @@ export function notStorableReason(policy: PagePolicy, rendered: RenderedPage): s
   const { result, control, nonce } = rendered;
   if (result.redirect) return 'redirect';
   if (rendered.incomplete) return `incomplete render (${rendered.incomplete})`;
-  if (result.status !== 200) return `status ${result.status}`;
-  if (result.headers.getSetCookie().length > 0 || result.headers.has('set-cookie')) {
-    return 'set-cookie header';
-  }
-  const cacheControl = result.headers.get('cache-control')?.toLowerCase() ?? '';
-  if (/(^|[\s,])(private|no-store|no-cache)([\s,=]|$)/.test(cacheControl)) {
-    return `cache-control: ${cacheControl}`;
-  }
-  const shared = /(?:^|[\s,])s-maxage\s*=\s*"?(\d+)/.exec(cacheControl);
-  const maxAge = /(?:^|[\s,])max-age\s*=\s*"?(\d+)/.exec(cacheControl);
-  if ((shared ?? maxAge) && Number((shared ?? maxAge)![1]) === 0) {
-    return `cache-control: ${cacheControl}`;
-  }
+  const unshareable = unshareableResponse(result.status, result.headers);
+  if (unshareable) return unshareable;
   const varies = result.headers.get('vary');
   if (varies !== null) {
     for (const part of varies.split(',')) {

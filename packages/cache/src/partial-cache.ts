@@ -15,7 +15,7 @@ import { createControl } from './control';
 import { KilnCacheError } from './errors';
 import { invalidateIn } from './invalidation';
 import type { PageCacheOptions } from './page-cache';
-import { keyOf, pagePolicy } from './page-policy';
+import { keyOf, pagePolicy, unshareableResponse } from './page-policy';
 import { controlPlugin } from './page-render';
 import { withCacheInfo } from './page-result';
 import type { InvalidateTarget, Store } from './store';
@@ -132,23 +132,13 @@ interface StoredShell extends Lifetime {
 }
 
 /**
- * Why a shell may not be stored, as {@link pageCache} refuses such pages: a status other than
- * 200 (a 404 for any path an attacker makes up would fill the store), a cookie set, or a
- * `cache-control` that forbids sharing.
+ * Why a shell may not be stored: the page cache's rule for responses (a 404 for any path an
+ * attacker makes up would otherwise fill the store). Its headers are checked without the nonce.
  */
 function unstorableShell(shell: Shell): string | undefined {
-  if (shell.status !== 200) return `status ${shell.status}`;
-  for (const [name, values] of shell.headers) {
-    const lower = name.toLowerCase();
-    if (lower === 'set-cookie') return 'set-cookie header';
-    if (lower === 'cache-control') {
-      const value = values.join('').toLowerCase();
-      if (/(^|[\s,])(private|no-store|no-cache)([\s,=]|$)/.test(value)) {
-        return `cache-control: ${value}`;
-      }
-    }
-  }
-  return undefined;
+  const headers = new Headers();
+  for (const [name, parts] of shell.headers) headers.append(name, parts.join(''));
+  return unshareableResponse(shell.status, headers);
 }
 
 const FORMAT = 1;
