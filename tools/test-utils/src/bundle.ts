@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 export interface BundleOptions {
   /** `process.env.NODE_ENV` in the bundle. Default `'production'`. */
@@ -16,6 +15,7 @@ export async function bundleForBrowser(
   entry: string | URL,
   options: BundleOptions = {},
 ): Promise<string> {
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [entry instanceof URL ? fileURLToPath(entry) : entry],
     bundle: true,

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 
 /** The path of the system Chromium, or an error that says how to install it. */
 export function findChromium(): string {
@@ -29,6 +29,9 @@ export interface BrowserSession {
 
 /** Launches a headless Chromium with the flags this machine needs (no sandbox as root, no background networking). */
 export async function launchChromium(): Promise<BrowserSession> {
+  // Loaded here, not at the top: playwright-core takes about 0.7 s of CPU to import, and most
+  // files that import this package (each a process of its own) never launch a browser.
+  const { chromium } = await import('playwright-core');
   const userDataDir = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
   const browser = await chromium.launch({
     executablePath: findChromium(),
