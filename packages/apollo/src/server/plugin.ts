@@ -8,13 +8,13 @@ import {
   type RenderContext,
   requestInput,
 } from '@kiln/core';
-import { serialize, stateScript } from '@kiln/serialize';
+import { escapeJson, serialize, stateScript } from '@kiln/serialize';
 import { getOperationAST } from 'graphql';
 import { createElement, type ReactNode, use } from 'react';
 import { prerenderToNodeStream } from 'react-dom/static';
 import { KilnApolloError } from '../shared/errors';
 import { KilnApolloProvider } from '../shared/provider';
-import { isValidKey, queueName, type StreamChunk, scriptStringLiteral } from '../shared/transport';
+import { isValidKey, queueName, type StreamChunk } from '../shared/transport';
 import { emptyStats, RequestSession, type ShellSnapshot } from './session';
 import { serverHookWrappers } from './ssr-hooks';
 
@@ -109,7 +109,9 @@ function claim(client: Claimable): void {
 function chunkScript(key: string, chunk: StreamChunk | undefined): string {
   if (!chunk) return '';
   const name = queueName(key);
-  return `<script>(self.${name}=self.${name}||[]).push(${scriptStringLiteral(serialize(chunk))})</script>`;
+  // The serialized text as a JavaScript string literal: a string literal is JSON text, so the
+  // same escape as any JSON in a script applies (`<`, U+2028, U+2029), in one native pass each.
+  return `<script>(self.${name}=self.${name}||[]).push(${escapeJson(JSON.stringify(serialize(chunk)))})</script>`;
 }
 
 /** A request's open session: its client's session and what the provider hands to React. */

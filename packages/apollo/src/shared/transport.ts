@@ -92,13 +92,3 @@ export function errorFromWire(wire: WireErrorValue): Error {
   error.name = wire.name;
   return error;
 }
-
-/**
- * A JavaScript string literal holding `text`, safe inside an inline `<script>`: `<`, `>`,
- * `&`, U+2028 and U+2029 are escaped so nothing can close the script or open a comment.
- */
-export function scriptStringLiteral(text: string): string {
-  return JSON.stringify(text).replace(/[<>&\u2028\u2029]/g, (c) => {
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
-}
