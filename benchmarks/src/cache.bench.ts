@@ -40,7 +40,6 @@ import { type DataCache, type DataCacheLink, dataCache } from '@kiln/cache/apoll
 import { type RenderOptions, renderToHtml } from '@kiln/core';
 import { emotion } from '@kiln/emotion';
 import { type RedisCluster, startRedis, startRedisCluster } from '@kiln/test-utils';
-import autocannon from 'autocannon';
 import type { GraphQLSchema } from 'graphql';
 import { createElement, type ReactNode } from 'react';
 import {
@@ -336,6 +335,8 @@ async function pageCacheTable(cluster: RedisCluster): Promise<{ table: string; d
   const warmupSeconds = quick ? 0 : 2;
   const connections = quick ? 2 : 10;
   const amount = quick ? 4 : undefined;
+  // Loaded here, not at the top: the server children import this file and never use it.
+  const { default: autocannon } = await import('autocannon');
   const load = (origin: string, duration: number, count?: number) =>
     autocannon({
       url: `${origin}/`,

@@ -28,7 +28,6 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { memoryStore, pageCache, partialCache } from '@kiln/cache';
 import { type RenderOptions, renderToHtml } from '@kiln/core';
-import autocannon from 'autocannon';
 import { createElement } from 'react';
 import {
   benchApp,
@@ -225,6 +224,8 @@ export default async function run(): Promise<string> {
   const warmupSeconds = quick ? 0 : 2;
   const connections = quick ? 2 : 10;
   const amount = quick ? 4 : undefined;
+  // Loaded here, not at the top: the server children import this file and never use it.
+  const { default: autocannon } = await import('autocannon');
   const load = (origin: string, user: string | undefined, duration: number, count?: number) =>
     autocannon({
       url: `${origin}/`,
