@@ -1,3 +1,5 @@
+import { KilnCacheError } from './errors';
+
 /**
  * How late (ms) a timer may fire before the event loop counts as having been blocked. Timers of
  * a healthy loop fire within a few milliseconds of their time.
@@ -62,4 +64,32 @@ export function deadline(ms: number, expire: () => Error): Deadline {
       if (check !== undefined) clearImmediate(check);
     },
   };
+}
+
+/**
+ * Sends one Redis command and waits for its answer within a {@link deadline} of `ms` (the
+ * store's and the lock's one way to talk to Redis). The deadline starts before the command is
+ * sent. `timedOut` makes the error of a wait that gave up; `failed` names any other failure (a
+ * reply error such as `CLUSTERDOWN`, a dropped connection, a client that throws as it sends)
+ * as a `KilnCacheError` with the client's error as its cause. A `KilnCacheError` passes as it is.
+ */
+export async function answerWithin(
+  ms: number,
+  send: () => Promise<unknown>,
+  timedOut: () => KilnCacheError,
+  failed: (error: unknown) => KilnCacheError,
+): Promise<unknown> {
+  const wait = deadline(ms, timedOut);
+  let sent: Promise<unknown> | undefined;
+  try {
+    sent = send();
+    return await Promise.race([sent, wait.expired]);
+  } catch (error) {
+    if (error instanceof KilnCacheError) throw error;
+    throw failed(error);
+  } finally {
+    wait.clear();
+    // a late answer or failure of a command given up on is not an unhandled rejection
+    sent?.catch(() => {});
+  }
 }

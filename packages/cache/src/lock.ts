@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { deadline } from './deadline';
+import { answerWithin } from './deadline';
 import { KilnCacheError } from './errors';
 import { isCluster, type RedisClientLike, type RedisClusterLike } from './redis-store';
 
@@ -93,32 +93,23 @@ export function redisLock(
         'the Redis client for the lock is not connected',
       );
     }
-    const sent = isCluster(client)
-      ? client.sendCommand(key, false, args)
-      : client.sendCommand(args);
-    const wait = deadline(
+    return answerWithin(
       timeoutMs,
+      () => (isCluster(client) ? client.sendCommand(key, false, args) : client.sendCommand(args)),
       () =>
         new KilnCacheError(
           'STORE_TIMEOUT',
           `Redis did not answer ${args[0]} for a render lock within ${timeoutMs} ms; raise redisLock({ timeoutMs }) if Redis is slow but healthy`,
         ),
-    );
-    try {
-      return await Promise.race([sent, wait.expired]);
-    } catch (error) {
-      if (error instanceof KilnCacheError) throw error;
       // A reply error (CLUSTERDOWN while a master fails over, a script error) or a dropped
       // connection: named, with its cause, like the store's.
-      throw new KilnCacheError(
-        'STORE_FAILED',
-        `Redis ${args[0]} for a render lock failed: ${(error as Error)?.message ?? String(error)}; the request renders without the lock. Check the Redis server`,
-        { cause: error },
-      );
-    } finally {
-      wait.clear();
-      sent.catch(() => {});
-    }
+      (error) =>
+        new KilnCacheError(
+          'STORE_FAILED',
+          `Redis ${args[0]} for a render lock failed: ${(error as Error)?.message ?? String(error)}; the request renders without the lock. Check the Redis server`,
+          { cause: error },
+        ),
+    );
   };
   const report = (error: unknown): void => {
     options.onError?.(error instanceof Error ? error : new Error(String(error)));

@@ -1,4 +1,4 @@
-import { deadline } from './deadline';
+import { answerWithin } from './deadline';
 import { KilnCacheError } from './errors';
 import type { CacheEntry, JsonValue, Store } from './store';
 
@@ -249,31 +249,27 @@ export function redisStore(
         `Redis timed out recently; the cache is skipped for up to ${cooldownMs} ms`,
       );
     }
-    const wait = deadline(timeoutMs, () => {
-      coolingUntil = Date.now() + cooldownMs;
-      return report(
-        new KilnCacheError(
-          'STORE_TIMEOUT',
-          `Redis did not answer ${String(args[0])} within ${timeoutMs} ms; raise redisStore({ timeoutMs }) if Redis is slow but healthy`,
+    return answerWithin(
+      timeoutMs,
+      sendTo,
+      () => {
+        coolingUntil = Date.now() + cooldownMs;
+        return report(
+          new KilnCacheError(
+            'STORE_TIMEOUT',
+            `Redis did not answer ${String(args[0])} within ${timeoutMs} ms; raise redisStore({ timeoutMs }) if Redis is slow but healthy`,
+          ),
+        );
+      },
+      (error) =>
+        report(
+          new KilnCacheError(
+            'STORE_FAILED',
+            `Redis ${String(args[0])} failed: ${(error as Error)?.message ?? String(error)}; check the Redis server`,
+            { cause: error },
+          ),
         ),
-      );
-    });
-    const sent = sendTo();
-    try {
-      return await Promise.race([sent, wait.expired]);
-    } catch (error) {
-      if (error instanceof KilnCacheError) throw error;
-      throw report(
-        new KilnCacheError(
-          'STORE_FAILED',
-          `Redis ${String(args[0])} failed: ${(error as Error)?.message ?? String(error)}; check the Redis server`,
-          { cause: error },
-        ),
-      );
-    } finally {
-      wait.clear();
-      sent.catch(() => {});
-    }
+    );
   };
 
   function report(error: KilnCacheError): KilnCacheError {
