@@ -5,6 +5,7 @@ import { KilnCacheError } from '../src/errors';
 import { redisLock } from '../src/lock';
 import { pageCache } from '../src/page-cache';
 import { redisStore } from '../src/redis-store';
+import { cachesAgain, expectAllAnswered } from './faults';
 import { appState, handler } from './fixtures/app';
 import { get } from './instances';
 
@@ -77,13 +78,6 @@ function keepRequesting(url: string, paths: readonly string[]) {
   };
 }
 
-/** The page cache stores and serves every one of `paths` again (a miss, then a hit each). */
-async function cachesAgain(url: string, paths: readonly string[]): Promise<void> {
-  for (const path of paths) {
-    await expect.poll(async () => (await get(url, path)).cache, { timeout: 60_000 }).toBe('hit');
-  }
-}
-
 /** Only the store's and the lock's own codes: no render failed, nothing else went wrong. */
 function expectOnlyStoreErrors(errors: readonly unknown[]): void {
   for (const error of errors) {
@@ -126,7 +120,7 @@ describe('pageCache on a Redis Cluster under faults', () => {
       expect(server.errors.length).toBeGreaterThan(0);
       expectOnlyStoreErrors(server.errors);
       // Once the cluster serves every slot again, new pages are stored and served from Redis.
-      await cachesAgain(server.url, paths('after'));
+      await cachesAgain(server.url, paths('after'), 60_000);
     } finally {
       await server.close();
     }
@@ -142,11 +136,7 @@ describe('pageCache on a Redis Cluster under faults', () => {
       frozen.pause();
       try {
         // Every request is answered: the keys of the frozen master time out and render.
-        const answers = await Promise.all(keys.map((path) => get(server.url, path)));
-        for (const [i, answer] of answers.entries()) {
-          expect(answer.status).toBe(200);
-          expect(answer.body).toContain(`<h1 id="path">${keys[i]}</h1>`);
-        }
+        await expectAllAnswered(server.url, keys);
         expect(server.errors.some((e) => (e as KilnCacheError).code === 'STORE_TIMEOUT')).toBe(
           true,
         );
@@ -157,7 +147,7 @@ describe('pageCache on a Redis Cluster under faults', () => {
       // Back (as a master, or as the replica of the one promoted meanwhile).
       await expect.poll(async () => (await redis.masters()).length, { timeout: 60_000 }).toBe(3);
       await redis.waitHealthy();
-      await cachesAgain(server.url, paths('thawed'));
+      await cachesAgain(server.url, paths('thawed'), 60_000);
     } finally {
       await server.close();
     }

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KilnCacheError } from '../src/errors';
 import { pageCache } from '../src/page-cache';
 import { redisStore } from '../src/redis-store';
+import { cachesAgain, expectAllAnswered } from './faults';
 import { appState, handler } from './fixtures/app';
-import { get } from './instances';
 
 // The network between the page cache and Redis breaks, through a TCP proxy: a partition
 // (nothing delivered, nothing reset: only the store's timeout can tell) and a reset (every
@@ -49,47 +49,29 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** Every request is answered with its page. */
-async function allAnswered(paths: readonly string[]): Promise<void> {
-  const answers = await Promise.all(paths.map((path) => get(server.url, path)));
-  for (const [i, answer] of answers.entries()) {
-    expect(answer.status).toBe(200);
-    expect(answer.body).toContain(`<h1 id="path">${paths[i]}</h1>`);
-  }
-}
-
-/** The cache stores and serves again: each path ends up a hit. */
-async function cachesAgain(paths: readonly string[]): Promise<void> {
-  for (const path of paths) {
-    await expect
-      .poll(async () => (await get(server.url, path)).cache, { timeout: 30_000 })
-      .toBe('hit');
-  }
-}
-
 const codes = () => errors.map((error) => (error as KilnCacheError).code);
 const paths = (name: string) => Array.from({ length: 10 }, (_, i) => `/products/${name}-${i}`);
 
 describe('pageCache on Redis through a broken network', () => {
   it('answers through a partition (timeouts only), and caches again once it heals', async () => {
-    await cachesAgain(['/products/before']);
+    await cachesAgain(server.url, ['/products/before'], 30_000);
     errors.length = 0;
     proxy.blackhole();
     try {
-      await allAnswered([...paths('partition'), '/products/before']);
+      await expectAllAnswered(server.url, [...paths('partition'), '/products/before']);
       expect(codes()).toContain('STORE_TIMEOUT');
       for (const error of errors) expect(error).toBeInstanceOf(KilnCacheError);
     } finally {
       proxy.restore();
     }
-    await cachesAgain(['/products/before', ...paths('healed')]);
+    await cachesAgain(server.url, ['/products/before', ...paths('healed')], 30_000);
   }, 120_000);
 
   it('answers while every connection is reset, and caches again once Redis is reachable', async () => {
     errors.length = 0;
     proxy.cut();
     try {
-      await allAnswered(paths('reset'));
+      await expectAllAnswered(server.url, paths('reset'));
       expect(errors.length).toBeGreaterThan(0);
       for (const error of errors) expect(error).toBeInstanceOf(KilnCacheError);
       expect(client.isReady).toBe(false);
@@ -97,6 +79,6 @@ describe('pageCache on Redis through a broken network', () => {
       proxy.restore();
     }
     await expect.poll(() => client.isReady, { timeout: 30_000 }).toBe(true);
-    await cachesAgain(['/products/before', ...paths('reconnected')]);
+    await cachesAgain(server.url, ['/products/before', ...paths('reconnected')], 30_000);
   }, 120_000);
 });
