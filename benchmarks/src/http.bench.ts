@@ -187,6 +187,11 @@ interface Loaded {
   result: autocannon.Result;
   /** The latency of every 2xx response, in ms. */
   latencies: number[];
+  /**
+   * The latency of every 2xx response but each connection's first: the requests of connections
+   * the server had already accepted (see `openLatencies` of {@link LoadRow}).
+   */
+  openLatencies: number[];
   /** The steady rate: (responses − 1) / (time from the first response to the last), per second. */
   steadyPerSec: number;
 }
@@ -200,6 +205,8 @@ async function load(
   options: { seconds: number; connections: number; amount?: number },
 ): Promise<Loaded> {
   const latencies: number[] = [];
+  const openLatencies: number[] = [];
+  const connected = new Set<unknown>();
   let first = -1;
   let last = -1;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -213,17 +220,19 @@ async function load(
       },
       (error, done) => (error ? reject(error) : resolve(done)),
     );
-    instance.on('response', (_client, statusCode, _bytes, ms) => {
+    instance.on('response', (client, statusCode, _bytes, ms) => {
       if (statusCode < 200 || statusCode >= 300) return;
       const now = performance.now();
       if (first < 0) first = now;
       last = now;
       latencies.push(ms);
+      if (connected.has(client)) openLatencies.push(ms);
+      else connected.add(client);
     });
   });
   const steadyPerSec =
     latencies.length > 1 && last > first ? ((latencies.length - 1) * 1000) / (last - first) : 0;
-  return { result, latencies, steadyPerSec };
+  return { result, latencies, openLatencies, steadyPerSec };
 }
 
 /** One round of one server. */
@@ -233,6 +242,8 @@ interface Round {
   cpuMsPerRequest: number;
   p50: number;
   p99: number;
+  /** p99 / p50 of the responses on open connections (see `openLatencies` of {@link LoadRow}). */
+  openTail: number;
 }
 
 interface LoadRow {
@@ -243,6 +254,15 @@ interface LoadRow {
   rounds: Round[];
   /** Every 2xx latency of every round, in ms. */
   latencies: number[];
+  /**
+   * The same without each connection's first response. A saturated Node server (one thread
+   * busy with renders) accepts new connections one per turn of its event loop, after serving
+   * the connections it already has, so the first request of each of autocannon's fresh
+   * connections waits up to a whole round of the others (`pnpm --filter @kiln/benchmarks
+   * bench:accept` shows it with plain `node:http`). These latencies are the server's under load
+   * on open keep-alive connections, without that accept order.
+   */
+  openLatencies: number[];
   errors: number;
 }
 
@@ -316,7 +336,16 @@ async function measure(
         if (warmupSeconds > 0) await load(server.origin, { seconds: warmupSeconds, connections });
         started.push({
           server,
-          row: { kind, label, bytes, ttfb, rounds: [], latencies: [], errors: 0 },
+          row: {
+            kind,
+            label,
+            bytes,
+            ttfb,
+            rounds: [],
+            latencies: [],
+            openLatencies: [],
+            errors: 0,
+          },
         });
       } catch (error) {
         notes.push(`${label} skipped: ${(error as Error).message}`);
@@ -339,12 +368,14 @@ async function measure(
         }
         row.errors += result.errors + result.non2xx;
         row.latencies.push(...loaded.latencies);
+        row.openLatencies.push(...loaded.openLatencies);
         row.rounds.push({
           reqPerSec: loaded.steadyPerSec,
           requests: completed,
           cpuMsPerRequest: completed > 0 ? (cpuAfter - cpuBefore) / completed : Number.NaN,
           p50: quantile(loaded.latencies, 0.5),
           p99: quantile(loaded.latencies, 0.99),
+          openTail: quantile(loaded.openLatencies, 0.99) / quantile(loaded.openLatencies, 0.5),
         });
       }
     }
@@ -379,10 +410,12 @@ async function measure(
     rounds,
     amount,
     connections,
-    rows: rows.map(({ latencies, ...row }) => ({
+    rows: rows.map(({ latencies, openLatencies, ...row }) => ({
       ...row,
       p50: quantile(latencies, 0.5),
       p99: quantile(latencies, 0.99),
+      openP50: quantile(openLatencies, 0.5),
+      openP99: quantile(openLatencies, 0.99),
     })),
     latencyRows,
     notes,
@@ -395,20 +428,22 @@ async function measure(
   const lines = [
     `### HTTP, Express 5, autocannon ${connections} connections, ${rounds} round${rounds > 1 ? 's' : ''} × ${amount ? `${amount} requests` : `${seconds} s`} per server`,
     '',
-    'req/s is the steady rate of each round; figures are the median over rounds and (in brackets) the range; p50, p99 and p99/p50 are over every response of every round, "worst round" is the highest p99/p50 of one round.',
+    'req/s is the steady rate of each round; figures are the median over rounds and (in brackets) the range; p50, p99 and p99/p50 are over every response of every round, "worst round" is the highest p99/p50 of one round. "Open connections" leaves out the first response of each connection, which a saturated Node server accepts only after a round of the connections it already serves (`bench:accept`).',
     '',
-    '| server | req/s | × hand-rolled | × static | responses | p50 ms | p99 ms | p99/p50 | worst round p99/p50 | server CPU ms/req | TTFB ms (idle) | bytes |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | req/s | × hand-rolled | × static | responses | p50 ms | p99 ms | p99/p50 | worst round p99/p50 | p50 ms, open connections | p99 ms, open connections | p99/p50, open connections | worst round, open connections | server CPU ms/req | TTFB ms (idle) | bytes |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const ratio = (value: number) => formatRatio(value);
   for (const row of rows) {
     const p50 = quantile(row.latencies, 0.5);
     const p99 = quantile(row.latencies, 0.99);
+    const openP50 = quantile(row.openLatencies, 0.5);
+    const openP99 = quantile(row.openLatencies, 0.99);
     lines.push(
       `| ${row.label} | ${spread(
         row.rounds.map((r) => r.reqPerSec),
         (v) => v.toFixed(1),
-      )} | ${spread(ratios(row, handRow), ratio)} | ${spread(ratios(row, staticRow), ratio)} | ${row.latencies.length} | ${formatMs(p50)} | ${formatMs(p99)} | ${formatRatio(p99 / p50)} | ${formatRatio(Math.max(...row.rounds.map((r) => r.p99 / r.p50)))} | ${spread(
+      )} | ${spread(ratios(row, handRow), ratio)} | ${spread(ratios(row, staticRow), ratio)} | ${row.latencies.length} | ${formatMs(p50)} | ${formatMs(p99)} | ${formatRatio(p99 / p50)} | ${formatRatio(Math.max(...row.rounds.map((r) => r.p99 / r.p50)))} | ${formatMs(openP50)} | ${formatMs(openP99)} | ${formatRatio(openP99 / openP50)} | ${formatRatio(Math.max(...row.rounds.map((r) => r.openTail)))} | ${spread(
         row.rounds.map((r) => r.cpuMsPerRequest),
         formatMs,
       )} | ${formatMs(row.ttfb.firstByteMs)} | ${row.bytes} |`,
