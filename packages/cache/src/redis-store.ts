@@ -55,8 +55,10 @@ export interface RedisStoreOptions {
   /** Longest wait for one Redis command before the operation fails. Default 250 ms. */
   timeoutMs?: number;
   /**
-   * After a timeout, how long every operation fails at once instead of waiting again, so a
-   * hung Redis costs requests nothing. Default 1 000 ms.
+   * After a timeout, how long reads and writes fail at once instead of waiting again, so a
+   * hung Redis costs requests nothing. Deletions (`delete`, `deletePrefix`, `deleteTag`) are
+   * still sent, each command within `timeoutMs`: skipping one would leave a stale page.
+   * Default 1 000 ms.
    */
   cooldownMs?: number;
   /**
@@ -145,9 +147,10 @@ const BATCH = 256;
  * store only sends commands through it, so `@kiln/cache` works without `redis` installed
  * when this store is not used. The store is built to survive Redis going away: while the
  * client is not ready every operation fails at once, each command waits at most
- * `timeoutMs`, and after a timeout the store fails fast for `cooldownMs`. The page and data
- * caches treat a failed operation as a miss, so requests are rendered as if there were no
- * cache, and use Redis again as soon as the client has reconnected.
+ * `timeoutMs`, and after a timeout reads and writes fail fast for `cooldownMs`. The page and
+ * data caches treat a failed operation as a miss, so requests are rendered as if there were no
+ * cache, and use Redis again as soon as the client has reconnected. Deletions are sent even
+ * during the cooldown: an invalidation fails only when Redis does not answer it.
  *
  * Pass either a single-node client (`createClient`) or a cluster client (`createCluster`).
  * Every command names one key, so Redis Cluster never answers `CROSSSLOT`. Entries are one
@@ -229,11 +232,16 @@ export function redisStore(
       ? cluster.sendCommand(key, false, args, buffers ? BUFFER_REPLIES : undefined)
       : (client as RedisClientLike).sendCommand(args, buffers ? BUFFER_REPLIES : undefined);
 
+  /**
+   * Sends one command within `timeoutMs`. `deletion`: sent even during the cooldown (an
+   * invalidation skipped because of an earlier timeout would leave a stale page).
+   */
   const command = async (
     key: string | undefined,
     args: ReadonlyArray<string | Buffer>,
     buffers: boolean,
     sendTo: () => Promise<unknown> = () => send(key, args, buffers),
+    deletion = false,
   ): Promise<unknown> => {
     if (!client.isReady) {
       throw report(
@@ -243,7 +251,7 @@ export function redisStore(
         ),
       );
     }
-    if (Date.now() < coolingUntil) {
+    if (!deletion && Date.now() < coolingUntil) {
       throw new KilnCacheError(
         'STORE_UNAVAILABLE',
         `Redis timed out recently; the cache is skipped for up to ${cooldownMs} ms`,
@@ -271,6 +279,13 @@ export function redisStore(
         ),
     );
   };
+
+  /** A command of a deletion: string replies, sent even during the cooldown. */
+  const drop = (
+    key: string | undefined,
+    args: ReadonlyArray<string | Buffer>,
+    sendTo?: () => Promise<unknown>,
+  ): Promise<unknown> => command(key, args, false, sendTo, true);
 
   function report(error: KilnCacheError): KilnCacheError {
     onError?.(error);
@@ -339,7 +354,7 @@ export function redisStore(
       );
     },
     async delete(key) {
-      return Number(await command(entryKey(key), ['UNLINK', entryKey(key)], false)) > 0;
+      return Number(await drop(entryKey(key), ['UNLINK', entryKey(key)])) > 0;
     },
     async deletePrefix(keyPrefix) {
       const match = `${escapeGlob(entryKey(keyPrefix))}*`;
@@ -360,36 +375,32 @@ export function redisStore(
       };
       if (!cluster) {
         await scanOne(
-          (args) => command(undefined, args, false),
-          async (keys) => Number(await command(undefined, ['UNLINK', ...keys], false)),
+          (args) => drop(undefined, args),
+          async (keys) => Number(await drop(undefined, ['UNLINK', ...keys])),
         );
         return removed;
       }
       // Keys of one node live in many slots: scan each master, unlink key by key.
       for (const master of cluster.masters) {
-        const node = (await command(undefined, ['SCAN'], false, () =>
+        const node = (await drop(undefined, ['SCAN'], () =>
           cluster.nodeClient(master as never),
         )) as { sendCommand(args: ReadonlyArray<string | Buffer>): Promise<unknown> };
         await scanOne(
-          (args) => command(undefined, args, false, () => node.sendCommand(args)),
-          (keys) => unlinkEach(keys, (k) => command(k, ['UNLINK', k], false)),
+          (args) => drop(undefined, args, () => node.sendCommand(args)),
+          (keys) => unlinkEach(keys, (k) => drop(k, ['UNLINK', k])),
         );
       }
       return removed;
     },
     async deleteTag(tag) {
       const index = tagKey(tag);
-      const members = (await command(
-        index,
-        ['EVAL', TAG_MEMBERS_SCRIPT, '1', index],
-        false,
-      )) as string[];
+      const members = (await drop(index, ['EVAL', TAG_MEMBERS_SCRIPT, '1', index])) as string[];
       const removed = await unlinkEach(members, (k) =>
-        command(k, ['EVAL', DELETE_IF_TAGGED_SCRIPT, '1', k, tag], false),
+        drop(k, ['EVAL', DELETE_IF_TAGGED_SCRIPT, '1', k, tag]),
       );
       // Only the members handled here: an entry tagged meanwhile keeps its place.
       for (let i = 0; i < members.length; i += BATCH) {
-        await command(index, ['ZREM', index, ...members.slice(i, i + BATCH)], false);
+        await drop(index, ['ZREM', index, ...members.slice(i, i + BATCH)]);
       }
       return removed;
     },

@@ -214,4 +214,34 @@ describe('redisStore', () => {
     expect((await store.get('k'))?.value).toBe('v');
     store.close();
   });
+
+  it('still sends deletions during the cooldown: an invalidation is never skipped', async () => {
+    const client = await connect();
+    const store = redisStore(client, { prefix: 'cool-del:', timeoutMs: 100, cooldownMs: 60_000 });
+    await store.set('tagged', entry('v', ['t']), 60_000);
+    await store.set('keyed', entry('v'), 60_000);
+    await store.set('prefixed', entry('v'), 60_000);
+    redis.pause();
+    try {
+      await expect(store.get('tagged')).rejects.toMatchObject({ code: 'STORE_TIMEOUT' });
+      // Redis still does not answer: the deletion is sent and times out; it is not skipped.
+      await expect(store.delete('absent')).rejects.toMatchObject({ code: 'STORE_TIMEOUT' });
+    } finally {
+      redis.resume();
+    }
+    // Redis answers again and the cooldown still runs: reads are skipped, deletions go through.
+    await expect(store.get('tagged')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(store.healthy).toBe(false);
+    expect(await store.deleteTag('t')).toBe(1);
+    expect(await store.delete('keyed')).toBe(true);
+    expect(await store.deletePrefix('pre')).toBe(1);
+    const left = createClient({ url: redis.url });
+    await left.connect();
+    try {
+      expect(await left.keys('cool-del:e:*')).toEqual([]);
+    } finally {
+      left.destroy();
+    }
+    store.close();
+  });
 });
