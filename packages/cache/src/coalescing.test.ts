@@ -99,6 +99,45 @@ describe('coalescing across instances with a Redis lock', () => {
     expect(a.errors).toEqual([]);
   });
 
+  it('the requests of one instance that come while it waits for the lock join its wait', async () => {
+    const stored = new Map<string, string>();
+    const a = instance(lockOf('join-wait:'));
+    const b = instance(lockOf('join-wait:'));
+    const owner = await a.renders.take('k', async () => undefined);
+    if (!('lead' in owner)) throw new Error('no lead');
+    const { lookup, firstLook } = watched(stored);
+    const waiting = b.renders.take('k', lookup);
+    // Same tick: b's second request finds the wait in progress, before b has the lock.
+    const joined = b.renders.join('k');
+    expect(joined).toBeDefined();
+    expect(await b.renders.take('k', lookup)).toEqual({ alone: true });
+    await firstLook;
+    stored.set('k', 'page from a');
+    owner.lead.end();
+    expect(await waiting).toMatchObject({ found: 'page from a' });
+    expect(await joined).toEqual({ value: 'page from a' });
+    expect(b.renders.has('k')).toBe(false);
+    await a.settled();
+  });
+
+  it('a wait that ends in a render of its own gives that render to the joined requests', async () => {
+    const a = instance(lockOf('join-lead:'));
+    const b = instance(lockOf('join-lead:'));
+    const owner = await a.renders.take('k', async () => undefined);
+    if (!('lead' in owner)) throw new Error('no lead');
+    const { lookup, firstLook } = watched(new Map());
+    const waiting = b.renders.take('k', lookup);
+    const joined = b.renders.join('k');
+    await firstLook;
+    owner.lead.end(); // nothing stored: b renders itself
+    const turn = await waiting;
+    if (!('lead' in turn)) throw new Error('no lead');
+    turn.lead.settle('page from b');
+    expect(await joined).toEqual({ value: 'page from b' });
+    turn.lead.end();
+    await Promise.all([a.settled(), b.settled()]);
+  });
+
   it('a waiter leads itself once the lock vanishes with nothing stored', async () => {
     const a = instance(lockOf('vanish:'));
     const b = instance(lockOf('vanish:'));

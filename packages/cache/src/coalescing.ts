@@ -1,5 +1,5 @@
 import { acquireOrWait, type RenderLease, type RenderLock } from './lock';
-import { SingleFlight } from './single-flight';
+import { type Flight, SingleFlight } from './single-flight';
 
 /**
  * The render of one key led by this process: its outcome goes to the requests of this
@@ -52,7 +52,8 @@ export interface Coalescing<T> {
    * The turn of a request that found nothing for `key` (see {@link Turn}). With a lock it
    * takes the lock, or waits while another instance holds it, looking for the stored result
    * with `lookup`; it leads without the lock when the lock store fails or the owner ends
-   * without storing.
+   * without storing. The key's flight in this process starts at once, so requests of this
+   * process that ask for `key` while the lock is awaited {@link Coalescing.join | join} it.
    */
   take(key: string, lookup: () => Promise<T | undefined>): Promise<Turn<T>>;
   /**
@@ -86,8 +87,9 @@ export function coalescing<T>(options: CoalescingOptions): Coalescing<T> {
   const { lock, report, track } = options;
   const flights = new SingleFlight<T | undefined>();
 
-  const lead = (key: string, lease?: RenderLease): Lead<T> => {
-    const flight = flights.start(key);
+  const lead = (key: string, lease?: RenderLease): Lead<T> => leadOf(flights.start(key), lease);
+
+  const leadOf = (flight: Flight<T | undefined>, lease?: RenderLease): Lead<T> => {
     return {
       settle: flight.settle,
       end() {
@@ -115,14 +117,24 @@ export function coalescing<T>(options: CoalescingOptions): Coalescing<T> {
     async take(key, lookup) {
       if (flights.has(key)) return { alone: true };
       if (!lock) return { lead: lead(key) };
-      const turn = await acquireOrWait(lock, key, lookup, report);
-      if (turn && 'found' in turn) return turn;
-      if (flights.has(key)) {
-        // A request of this process took the lead while this one waited.
-        if (turn) track(turn.lease.release());
-        return { alone: true };
+      // The flight starts before the lock is asked for: the requests of this process that come
+      // for the same key meanwhile join it, and get what it finds or renders, instead of each
+      // waiting for the lock and reading the store every `pollMs` on its own.
+      const flight = flights.start(key);
+      let turn: Awaited<ReturnType<typeof acquireOrWait<T>>>;
+      try {
+        turn = await acquireOrWait(lock, key, lookup, report);
+      } catch (error) {
+        flight.settle(undefined);
+        flight.end();
+        throw error;
       }
-      return { lead: lead(key, turn?.lease) };
+      if (turn && 'found' in turn) {
+        flight.settle(turn.found);
+        flight.end();
+        return turn;
+      }
+      return { lead: leadOf(flight, turn?.lease) };
     },
     refresh(key, stillStale) {
       if (flights.has(key)) return undefined;
