@@ -37,7 +37,7 @@ function serve(workMs: number): void {
   });
   server.on('connection', () => accepted.push(performance.now() - started));
   server.listen(0, '127.0.0.1', () => {
-    process.send?.({ port: (server.address() as AddressInfo).port, started: Date.now() });
+    process.send?.({ port: (server.address() as AddressInfo).port });
   });
   process.on('disconnect', () => process.exit(0));
 }

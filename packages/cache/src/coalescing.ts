@@ -121,14 +121,12 @@ export function coalescing<T>(options: CoalescingOptions): Coalescing<T> {
       // for the same key meanwhile join it, and get what it finds or renders, instead of each
       // waiting for the lock and reading the store every `pollMs` on its own.
       const flight = flights.start(key);
-      let turn: Awaited<ReturnType<typeof acquireOrWait<T>>>;
-      try {
-        turn = await acquireOrWait(lock, key, lookup, report);
-      } catch (error) {
+      // (acquireOrWait reports its own failures; only a throwing `report` gets here)
+      const turn = await acquireOrWait(lock, key, lookup, report).catch((error: unknown) => {
         flight.settle(undefined);
         flight.end();
         throw error;
-      }
+      });
       if (turn && 'found' in turn) {
         flight.settle(turn.found);
         flight.end();
