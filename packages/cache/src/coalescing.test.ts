@@ -81,17 +81,23 @@ describe('coalescing across instances with a Redis lock', () => {
     return { lookup, firstLook };
   };
 
+  /** Two instances sharing the lock of `prefix`; the first leads `k` and holds its lock. */
+  const ownedByA = async (prefix: string) => {
+    const a = instance(lockOf(prefix));
+    const b = instance(lockOf(prefix));
+    const turn = await a.renders.take('k', async () => undefined);
+    if (!('lead' in turn)) throw new Error('no lead');
+    return { a, b, owner: turn.lead };
+  };
+
   it('a waiter on another instance serves what the lock owner stored', async () => {
     const stored = new Map<string, string>();
-    const a = instance(lockOf('found:'));
-    const b = instance(lockOf('found:'));
-    const owner = await a.renders.take('k', async () => undefined);
-    if (!('lead' in owner)) throw new Error('no lead');
+    const { a, b, owner } = await ownedByA('found:');
     const { lookup, firstLook } = watched(stored);
     const waiting = b.renders.take('k', lookup);
     await firstLook; // b waits for a's lock
     stored.set('k', 'page from a');
-    owner.lead.end();
+    owner.end();
     const turn = await waiting;
     expect(turn).toMatchObject({ found: 'page from a' });
     expect((turn as { waitedMs: number }).waitedMs).toBeGreaterThanOrEqual(0);
@@ -101,10 +107,7 @@ describe('coalescing across instances with a Redis lock', () => {
 
   it('the requests of one instance that come while it waits for the lock join its wait', async () => {
     const stored = new Map<string, string>();
-    const a = instance(lockOf('join-wait:'));
-    const b = instance(lockOf('join-wait:'));
-    const owner = await a.renders.take('k', async () => undefined);
-    if (!('lead' in owner)) throw new Error('no lead');
+    const { a, b, owner } = await ownedByA('join-wait:');
     const { lookup, firstLook } = watched(stored);
     const waiting = b.renders.take('k', lookup);
     // Same tick: b's second request finds the wait in progress, before b has the lock.
@@ -113,7 +116,7 @@ describe('coalescing across instances with a Redis lock', () => {
     expect(await b.renders.take('k', lookup)).toEqual({ alone: true });
     await firstLook;
     stored.set('k', 'page from a');
-    owner.lead.end();
+    owner.end();
     expect(await waiting).toMatchObject({ found: 'page from a' });
     expect(await joined).toEqual({ value: 'page from a' });
     expect(b.renders.has('k')).toBe(false);
@@ -121,15 +124,12 @@ describe('coalescing across instances with a Redis lock', () => {
   });
 
   it('a wait that ends in a render of its own gives that render to the joined requests', async () => {
-    const a = instance(lockOf('join-lead:'));
-    const b = instance(lockOf('join-lead:'));
-    const owner = await a.renders.take('k', async () => undefined);
-    if (!('lead' in owner)) throw new Error('no lead');
+    const { a, b, owner } = await ownedByA('join-lead:');
     const { lookup, firstLook } = watched(new Map());
     const waiting = b.renders.take('k', lookup);
     const joined = b.renders.join('k');
     await firstLook;
-    owner.lead.end(); // nothing stored: b renders itself
+    owner.end(); // nothing stored: b renders itself
     const turn = await waiting;
     if (!('lead' in turn)) throw new Error('no lead');
     turn.lead.settle('page from b');
@@ -139,14 +139,11 @@ describe('coalescing across instances with a Redis lock', () => {
   });
 
   it('a waiter leads itself once the lock vanishes with nothing stored', async () => {
-    const a = instance(lockOf('vanish:'));
-    const b = instance(lockOf('vanish:'));
-    const owner = await a.renders.take('k', async () => undefined);
-    if (!('lead' in owner)) throw new Error('no lead');
+    const { a, b, owner } = await ownedByA('vanish:');
     const { lookup, firstLook } = watched(new Map());
     const waiting = b.renders.take('k', lookup);
     await firstLook; // b waits for a's lock
-    owner.lead.end(); // the page was not cacheable: nothing stored, lock released
+    owner.end(); // the page was not cacheable: nothing stored, lock released
     const turn = await waiting;
     expect('lead' in turn).toBe(true);
     if ('lead' in turn) turn.lead.end();
