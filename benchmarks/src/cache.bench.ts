@@ -263,6 +263,34 @@ function get(origin: string, user?: string, path = '/'): Promise<Fetched> {
   });
 }
 
+/** Requests {@link untilHit} makes before it gives up. */
+const HIT_ATTEMPTS = 40;
+
+/**
+ * Asks `origin` for `path` until the page comes from the store (`hit`), and returns that
+ * response with how many before it did not. On a loaded machine a Redis read can time out: the
+ * page cache then renders instead and skips Redis for its cooldown (about a second), which is
+ * the store's documented behaviour, not a broken cache. The pause between attempts only paces
+ * them; a cache that never hits fails after {@link HIT_ATTEMPTS} requests.
+ */
+async function untilHit(
+  origin: string,
+  path: string,
+  label: string,
+): Promise<{ page: Fetched; notHit: number }> {
+  const seen: (string | null)[] = [];
+  while (seen.length < HIT_ATTEMPTS) {
+    const page = await get(origin, undefined, path);
+    if (page.cache === 'hit') return { page, notHit: seen.length };
+    seen.push(page.cache);
+    await fetch(`${origin}/__idle`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `${label}: ${path} never came from the store in ${HIT_ATTEMPTS} requests (${CACHE_HEADER}: ${seen.join(', ')})`,
+  );
+}
+
 /** The body with its nonce cut out, after checking that every nonce attribute is the header's. */
 function withoutNonce(label: string, page: Fetched): string {
   const attributes = [...page.body.matchAll(/\snonce="([^"]*)"/g)].map((m) => m[1]);
@@ -279,7 +307,10 @@ async function check(server: Started, reference: string | undefined): Promise<st
   const { kind } = server;
   const first = await get(server.origin);
   if (kind !== 'static') await fetch(`${server.origin}/__idle`);
-  const second = await get(server.origin);
+  const cached = kind !== 'static' && kind !== 'none';
+  const second = cached
+    ? (await untilHit(server.origin, '/', `${kind} check`)).page
+    : await get(server.origin);
   for (const page of [first, second]) {
     if (page.status !== 200) throw new Error(`${kind} answered ${page.status}`);
     assertShopPage(kind, page.body, { user: undefined });
@@ -292,9 +323,9 @@ async function check(server: Started, reference: string | undefined): Promise<st
   if (kind !== 'static' && first.nonce === second.nonce) {
     throw new Error(`${kind}: two responses share a nonce`);
   }
-  if (kind !== 'static' && kind !== 'none') {
-    if (first.cache !== 'miss' || second.cache !== 'hit') {
-      throw new Error(`${kind}: ${CACHE_HEADER} ${first.cache} then ${second.cache}, not miss/hit`);
+  if (cached) {
+    if (first.cache !== 'miss') {
+      throw new Error(`${kind}: ${CACHE_HEADER} ${first.cache} on a fresh key, not miss`);
     }
     const signedIn = await get(server.origin, USER);
     if (signedIn.cache !== 'bypass')
@@ -499,14 +530,23 @@ async function fleetTable(cluster: RedisCluster): Promise<{ table: string; data:
     // Invalidation: every process serves the stored page; the tag is invalidated through the
     // first; each other process is then asked until it serves another render's page.
     const delays: number[] = [];
+    let notHit = 0;
     for (let round = 0; round < invalidations; round++) {
       const path = `/?cold=inv-${run}-${round}`;
-      const first = await get((servers[0] as Started).origin, undefined, path);
+      await get((servers[0] as Started).origin, undefined, path);
       await fetch(`${(servers[0] as Started).origin}/__idle`);
-      const old = stampOf(first.body);
-      for (const server of servers.slice(1)) {
-        const page = await get(server.origin, undefined, path);
-        if (stampOf(page.body) !== old) throw new Error('a process did not serve the stored page');
+      // A process whose store read timed out renders the page itself and may store its render
+      // over the first: the round starts once every process serves one and the same stored page.
+      let old: string | undefined;
+      for (let attempt = 0; old === undefined; attempt++) {
+        const stamps = new Set<string>();
+        for (const server of servers) {
+          const hit = await untilHit(server.origin, path, 'fleet');
+          notHit += hit.notHit;
+          stamps.add(stampOf(hit.page.body));
+        }
+        if (stamps.size === 1) old = [...stamps][0];
+        else if (attempt >= 5) throw new Error('the processes kept serving different stored pages');
       }
       const begun = performance.now();
       await fetch(`${(servers[0] as Started).origin}/__invalidate?tag=cold:inv-${run}-${round}`);
@@ -543,12 +583,18 @@ async function fleetTable(cluster: RedisCluster): Promise<{ table: string; data:
       '',
       `<sub>one render per key is wanted: misses = ${keys} in every row${quick ? '; quick run: figures mean nothing' : ''}</sub>`,
     );
+    if (notHit > 0) {
+      lines.push(
+        '',
+        `> before the invalidation rounds, ${notHit} request(s) rendered instead of reading the store (a Redis read timed out, then its cooldown): the machine was overloaded`,
+      );
+    }
     for (const row of rows) {
       if (row.misses !== row.keys) {
         lines.push('', `> ${row.processes} processes: ${row.misses} renders for ${row.keys} keys`);
       }
     }
-    return { table: lines.join('\n'), data: { keys, perKey, rows, delays } };
+    return { table: lines.join('\n'), data: { keys, perKey, rows, delays, notHit } };
   } finally {
     for (const server of servers) await server.stop();
   }
