@@ -6,7 +6,14 @@
 export { type BundleOptions, bundleForBrowser } from './bundle';
 export { type BrowserSession, findChromium, launchChromium } from './chromium';
 export { attr, type Element, findAll, parseDocument, textOf } from './html';
-export { freePort, type RedisServer, startRedis } from './redis';
+export {
+  freePort,
+  launchRedis,
+  launchRedisOnFreePort,
+  type RedisProcess,
+  type RedisServer,
+  startRedis,
+} from './redis';
 export { type RedisCluster, type RedisClusterNode, startRedisCluster } from './redis-cluster';
 export { type Listening, listen } from './server';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy';

@@ -1,10 +1,10 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './redis';
+import { launchRedisOnFreePort } from './redis';
 
 const run = promisify(execFile);
 
@@ -63,10 +63,6 @@ export async function startRedisCluster(
   const dir = await mkdtemp(join(tmpdir(), 'kiln-redis-cluster-'));
   const children = new Map<number, ChildProcess>();
   const ports: number[] = [];
-  while (ports.length < count) {
-    const port = await freePort();
-    if (!ports.includes(port)) ports.push(port);
-  }
   const stop = async (): Promise<void> => {
     await Promise.all(
       [...children.values()].map(async (child) => {
@@ -80,14 +76,11 @@ export async function startRedisCluster(
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) {
-      const child = spawn(
-        process.env.REDIS_SERVER ?? 'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
+    // One node at a time: each gets a port no other node has (and a new one if another
+    // process took its port before it could bind it).
+    while (ports.length < count) {
+      const node = await launchRedisOnFreePort(
+        (port) => [
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',
@@ -102,15 +95,10 @@ export async function startRedisCluster(
           '--repl-diskless-sync-delay',
           '0',
         ],
-        { cwd: dir, stdio: 'ignore' },
+        { cwd: dir, avoid: ports },
       );
-      children.set(port, child);
-    }
-    for (const port of ports) {
-      await poll(
-        `node ${port} answering PING`,
-        async () => (await cli(port, 'PING')).trim() === 'PONG',
-      );
+      ports.push(node.port);
+      children.set(node.port, node.child);
     }
     await run(
       'redis-cli',

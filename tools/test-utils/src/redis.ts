@@ -43,27 +43,89 @@ async function ping(port: number): Promise<boolean> {
   });
 }
 
+/** A `redis-server` child process that answers PING on `port`. */
+export interface RedisProcess {
+  readonly port: number;
+  readonly child: ChildProcess;
+}
+
+/**
+ * Spawns `redis-server` on `port` with `args` and resolves once it answers PING. Rejects when
+ * the process exits first (with the end of its output, e.g. "Address already in use"), or does
+ * not answer within about 20 s.
+ */
+export async function launchRedis(
+  port: number,
+  args: readonly string[],
+  cwd?: string,
+): Promise<RedisProcess> {
+  const child = spawn(
+    process.env.REDIS_SERVER ?? 'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) },
+  );
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-2_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = once(child, 'exit').then(() => {
+    throw new Error(`redis-server exited before accepting connections on port ${port}:\n${output}`);
+  });
+  exited.catch(() => {});
+  for (let attempt = 0; attempt < 800; attempt++) {
+    if (await Promise.race([ping(port), exited])) {
+      // Its log is not needed once it answers; stop reading it so that it never fills a pipe.
+      child.stdout?.off('data', keep).resume();
+      child.stderr?.off('data', keep).resume();
+      return { port, child };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server did not answer on port ${port}:\n${output}`);
+}
+
+/**
+ * Starts `redis-server` with `args` on a free loopback port. A port free when chosen can be
+ * taken before redis-server binds it (by another test's server, or as the local port of a
+ * client connection: both come from the same ephemeral range), and redis-server then exits:
+ * it is started again on another free port, up to 5 times. `args` are given the port;
+ * `avoid` lists ports not to use; `pickPort` chooses each attempt's port ({@link freePort}).
+ */
+export async function launchRedisOnFreePort(
+  args: (port: number) => readonly string[],
+  options: {
+    cwd?: string;
+    avoid?: readonly number[];
+    pickPort?: () => Promise<number>;
+  } = {},
+): Promise<RedisProcess> {
+  const errors: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await (options.pickPort ?? freePort)();
+    if (options.avoid?.includes(port)) continue;
+    try {
+      return await launchRedis(port, args(port), options.cwd);
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+  }
+  throw new Error(`redis-server did not start in 5 attempts:\n${errors.join('\n')}`);
+}
+
+const SERVER_ARGS = ['--save', '', '--appendonly', 'no'];
+
 /** Starts `redis-server` (Debian's, at /usr/bin/redis-server) for a test file. */
 export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
-  let child: ChildProcess | undefined;
+  const first = await launchRedisOnFreePort(() => SERVER_ARGS);
+  const port = first.port;
+  let child: ChildProcess | undefined = first.child;
 
+  // A restart keeps the port: the clients of the test reconnect to it.
   const start = async (): Promise<void> => {
-    const proc = spawn(
-      process.env.REDIS_SERVER ?? 'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    child = proc;
-    const exited = once(proc, 'exit').then(() => {
-      throw new Error(`redis-server exited before accepting connections on port ${port}`);
-    });
-    exited.catch(() => {});
-    for (let attempt = 0; attempt < 200; attempt++) {
-      if (await Promise.race([ping(port), exited])) return;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error(`redis-server did not answer on port ${port}`);
+    child = (await launchRedis(port, SERVER_ARGS)).child;
   };
 
   const stop = async (): Promise<void> => {
@@ -76,7 +138,6 @@ export async function startRedis(): Promise<RedisServer> {
     await exited;
   };
 
-  await start();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
