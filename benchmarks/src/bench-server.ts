@@ -28,6 +28,11 @@ export function listenForParent(app: Express): void {
     const { port } = server.address() as AddressInfo;
     process.send?.({ port });
   });
+  // Idle connections are left for the client to close. Node's default agent drops a free
+  // socket after 5 s, the server's default keep-alive timeout too: on a busy machine a request
+  // could be sent on a connection the server is closing, and fail with ECONNRESET.
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 61_000;
   process.on('disconnect', () => {
     server.close();
     process.exit(0);

@@ -23,8 +23,7 @@
  * the floor's, server CPU against the full render's.
  */
 
-import { Agent, request as httpRequest } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { memoryStore, pageCache, partialCache } from '@kiln/cache';
 import { type RenderOptions, renderToHtml } from '@kiln/core';
@@ -40,6 +39,7 @@ import { forkServer, serverCpuMs } from './child-server';
 import { formatMs, formatRatio, quantile, quick, saveResults, shuffle } from './harness';
 import { PartialShopPage, partialShopPlugins } from './partial-page';
 import { createSchema } from './shop/index';
+import { timedGet as get, type Timed } from './timed-get';
 
 const SERVER_KINDS = ['static', 'page-cache', 'full', 'partial'] as const;
 type ServerKind = (typeof SERVER_KINDS)[number];
@@ -106,50 +106,6 @@ async function start(kind: ServerKind): Promise<Started> {
 /** The visitor of a row: the page cache serves guests, the others the signed-in visitor. */
 function userOf(kind: ServerKind): string | undefined {
   return kind === 'page-cache' ? undefined : USER;
-}
-
-interface Timed {
-  status: number;
-  cache: string | null;
-  nonce: string;
-  body: string;
-  firstByteMs: number;
-  totalMs: number;
-}
-
-/** One GET over the server's kept-alive connection, timing the first body byte and the end. */
-function get(server: Started, user: string | undefined): Promise<Timed> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {
-      'user-agent': 'Mozilla/5.0 (kiln-benchmarks)',
-      ...(user ? { cookie: `user=${encodeURIComponent(user)}` } : {}),
-    };
-    const req = httpRequest(`${server.origin}/`, { agent: server.agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      let firstByteMs = -1;
-      res.on('data', (chunk: Buffer) => {
-        if (firstByteMs < 0) firstByteMs = performance.now() - started;
-        chunks.push(chunk);
-      });
-      res.on('end', () => {
-        const csp = String(res.headers['content-security-policy'] ?? '');
-        resolve({
-          status: res.statusCode ?? 0,
-          cache: (res.headers[CACHE_HEADER] as string | undefined) ?? null,
-          nonce: /'nonce-([^']+)'/.exec(csp)?.[1] ?? '',
-          body: Buffer.concat(chunks).toString('utf8'),
-          firstByteMs,
-          totalMs: performance.now() - started,
-        });
-      });
-      res.on('error', reject);
-    });
-    req.setTimeout(60_000, () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    // Timed from the moment the request is handed to the socket.
-    const started = performance.now();
-    req.end();
-  });
 }
 
 /** The problems of a page for `user` (a guest when undefined), as in `pnpm bench partial`. */
