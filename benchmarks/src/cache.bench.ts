@@ -62,6 +62,7 @@ import {
 } from './harness';
 import { SHOP_TEMPLATE } from './kiln';
 import { assertShopPage, createSchema, EMOTION_KEY, makeClient, pageOf } from './shop/index';
+import { type PageHead, pageHead } from './timed-get';
 
 const SERVER_KINDS = ['static', 'none', 'memory', 'redis', 'cluster', 'tier'] as const;
 type ServerKind = (typeof SERVER_KINDS)[number];
@@ -225,10 +226,7 @@ async function start(kind: ServerKind, backends: Backends): Promise<Started> {
   return { kind, ...server };
 }
 
-interface Fetched {
-  status: number;
-  cache: string | null;
-  nonce: string;
+interface Fetched extends PageHead {
   body: string;
   lockWaitMs?: number;
 }
@@ -246,13 +244,9 @@ function get(origin: string, user?: string, path = '/'): Promise<Fetched> {
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
       res.on('end', () => {
-        const csp = String(res.headers['content-security-policy'] ?? '');
-        const cache = res.headers[CACHE_HEADER];
         const lockWait = res.headers[LOCK_WAIT_HEADER];
         resolve({
-          status: res.statusCode ?? 0,
-          cache: typeof cache === 'string' ? cache : null,
-          nonce: /'nonce-([^']+)'/.exec(csp)?.[1] ?? '',
+          ...pageHead(res),
           body: Buffer.concat(chunks).toString('utf8'),
           ...(typeof lockWait === 'string' ? { lockWaitMs: Number(lockWait) } : {}),
         });

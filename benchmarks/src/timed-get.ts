@@ -1,18 +1,34 @@
 /**
  * @module
- * One GET over a kept-alive connection, timed to the first body byte and to the end: the
- * first-byte figures of `pnpm bench partial-http`.
+ * Page responses read by the benchmarks: what they check in a response's head, and one GET over
+ * a kept-alive connection timed to the first body byte and to the end (the first-byte figures
+ * of `pnpm bench partial-http`).
  */
-import { type Agent, request as httpRequest } from 'node:http';
+import { type Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
-/** A response of {@link timedGet}. */
-export interface Timed {
+/** What the benchmarks check in the head of a page response. */
+export interface PageHead {
   status: number;
   /** The `x-kiln-cache` header, or `null`. */
   cache: string | null;
   /** The nonce of the `content-security-policy` header, or `''`. */
   nonce: string;
+}
+
+/** The {@link PageHead} of `res`. */
+export function pageHead(res: IncomingMessage): PageHead {
+  const csp = String(res.headers['content-security-policy'] ?? '');
+  const cache = res.headers['x-kiln-cache'];
+  return {
+    status: res.statusCode ?? 0,
+    cache: typeof cache === 'string' ? cache : null,
+    nonce: /'nonce-([^']+)'/.exec(csp)?.[1] ?? '',
+  };
+}
+
+/** A response of {@link timedGet}. */
+export interface Timed extends PageHead {
   body: string;
   /** Milliseconds from handing the request to the socket to the first body byte. */
   firstByteMs: number;
@@ -46,12 +62,8 @@ export function timedGet(
         chunks.push(chunk);
       });
       res.on('end', () => {
-        const csp = String(res.headers['content-security-policy'] ?? '');
-        const cache = res.headers['x-kiln-cache'];
         resolve({
-          status: res.statusCode ?? 0,
-          cache: typeof cache === 'string' ? cache : null,
-          nonce: /'nonce-([^']+)'/.exec(csp)?.[1] ?? '',
+          ...pageHead(res),
           body: Buffer.concat(chunks).toString('utf8'),
           firstByteMs,
           totalMs: performance.now() - started,
