@@ -1,19 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { projects } from './vitest.workspace';
 
 /**
- * Each long file's duration in a whole run (`scripts/record-durations.mjs` writes them from
- * vitest's cache): a fresh clone has no cache, and a long file started last is the run's tail.
- */
-const RECORDED_MS: Record<string, number> = JSON.parse(
-  readFileSync(new URL('./scripts/test-durations.json', import.meta.url), 'utf8'),
-);
-
-/**
- * Expected length of a test file neither run on this machine nor recorded, by project: the projects that
+ * Expected length of a test file never run on this machine, by project: the projects that
  * start servers, browsers, tsc or child processes take tens of seconds per file.
  */
 const FRESH_ESTIMATE_MS: Record<string, number> = {
@@ -27,17 +18,15 @@ const FRESH_ESTIMATE_MS: Record<string, number> = {
 /**
  * Starts the longest files first, whatever their project, so that the long ones overlap and
  * short files fill the gaps at the end (vitest's default runs project after project). A file's
- * length is its last duration in vitest's cache, else its recorded duration, else its project's
- * estimate.
+ * length is its last duration in vitest's cache, or the project's estimate on a fresh clone.
  */
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const root = this.ctx.config.root;
     const expected = (spec: TestSpecification): number => {
       const name = spec.project.name;
-      const key = `${name}:${relative(root, spec.moduleId)}`;
-      const cached = this.ctx.cache.getFileTestResults(key);
-      return cached?.duration ?? RECORDED_MS[key] ?? FRESH_ESTIMATE_MS[name] ?? 5_000;
+      const cached = this.ctx.cache.getFileTestResults(`${name}:${relative(root, spec.moduleId)}`);
+      return cached?.duration ?? FRESH_ESTIMATE_MS[name] ?? 5_000;
     };
     return [...files].sort((a, b) => expected(b) - expected(a));
   }
