@@ -105,7 +105,10 @@ export async function launchRedisOnFreePort(
   const errors: string[] = [];
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await (options.pickPort ?? freePort)();
-    if (options.avoid?.includes(port)) continue;
+    if (options.avoid?.includes(port)) {
+      errors.push(`port ${port} was chosen again but is to be avoided`);
+      continue;
+    }
     try {
       return await launchRedis(port, args(port), options.cwd);
     } catch (error) {
