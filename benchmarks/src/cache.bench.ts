@@ -12,10 +12,12 @@
  * `nonce` attribute, the cached page is the uncached page byte for byte apart from the nonce, and
  * a signed-in visitor bypasses the cache.
  *
- * The server processes run this file (`KILN_CACHE_BENCH_SERVER=<kind>`) through tsx.
+ * The server processes run this file (`KILN_CACHE_BENCH_SERVER=<kind>`), bundled once per run
+ * (`bundleServer`), with plain Node.
  */
 
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +51,7 @@ import {
   servePrecomputed,
   serveRendered,
 } from './bench-server';
-import { forkServer, serverCpuMs } from './child-server';
+import { bundleServer, forkServer, serverCpuMs } from './child-server';
 import {
   compare,
   formatMs,
@@ -211,11 +213,11 @@ interface Backends {
   prefix?: string;
 }
 
-async function start(kind: ServerKind, backends: Backends): Promise<Started> {
-  const server = await forkServer(thisFile, {
+/** Starts the server of `kind` from `serverFile`, this module bundled (see `bundleServer`). */
+async function start(serverFile: string, kind: ServerKind, backends: Backends): Promise<Started> {
+  const server = await forkServer(serverFile, {
     label: `cache server ${kind}`,
     cwd: benchmarksDir,
-    execArgv: ['--import', 'tsx', '--conditions=@kiln/source'],
     env: {
       KILN_CACHE_BENCH_SERVER: kind,
       REDIS_URL: backends.redisUrl ?? '',
@@ -354,7 +356,10 @@ const ROWS: { kind: ServerKind; label: string }[] = [
  * which each server is loaded in turn, in a fresh random order, so that the machine's drift
  * falls on every row alike; req/s is the median over the rounds.
  */
-async function pageCacheTable(cluster: RedisCluster): Promise<{ table: string; data: unknown }> {
+async function pageCacheTable(
+  cluster: RedisCluster,
+  serverFile: string,
+): Promise<{ table: string; data: unknown }> {
   const seconds = 3;
   const rounds = quick ? 1 : 5;
   const warmupSeconds = quick ? 0 : 2;
@@ -377,7 +382,9 @@ async function pageCacheTable(cluster: RedisCluster): Promise<{ table: string; d
     redis = await startRedis();
     const url = redis.url;
     const started = await Promise.allSettled(
-      ROWS.map(({ kind }) => start(kind, { redisUrl: url, clusterNodes: cluster.addresses })),
+      ROWS.map(({ kind }) =>
+        start(serverFile, kind, { redisUrl: url, clusterNodes: cluster.addresses }),
+      ),
     );
     for (const outcome of started) {
       if (outcome.status === 'fulfilled') servers.push(outcome.value);
@@ -478,7 +485,10 @@ function stampOf(body: string): string {
  * keys requested at once from every process (one render per key wanted), lock waits, and how
  * long a tag invalidated through one process keeps being served by the others.
  */
-async function fleetTable(cluster: RedisCluster): Promise<{ table: string; data: unknown }> {
+async function fleetTable(
+  cluster: RedisCluster,
+  serverFile: string,
+): Promise<{ table: string; data: unknown }> {
   const keys = quick ? 3 : 20;
   const perKey = quick ? 4 : 8;
   const invalidations = quick ? 2 : 20;
@@ -487,7 +497,10 @@ async function fleetTable(cluster: RedisCluster): Promise<{ table: string; data:
   try {
     const started = await Promise.allSettled(
       Array.from({ length: Math.max(...FLEET_SIZES) }, () =>
-        start('cluster', { clusterNodes: cluster.addresses, prefix: `kiln-bench-fleet:${run}:` }),
+        start(serverFile, 'cluster', {
+          clusterNodes: cluster.addresses,
+          prefix: `kiln-bench-fleet:${run}:`,
+        }),
       ),
     );
     for (const outcome of started) if (outcome.status === 'fulfilled') servers.push(outcome.value);
@@ -684,15 +697,20 @@ async function dataCacheTable(): Promise<{ table: string; data: unknown }> {
 
 /** Runs the cache benchmarks and returns their Markdown tables. */
 export default async function run(): Promise<string> {
-  const cluster = await startRedisCluster();
+  const serverFile = await bundleServer(thisFile);
+  const cluster = await startRedisCluster().catch((error: unknown) => {
+    rmSync(serverFile, { force: true });
+    throw error;
+  });
   try {
-    const pages = await pageCacheTable(cluster);
-    const fleet = await fleetTable(cluster);
+    const pages = await pageCacheTable(cluster, serverFile);
+    const fleet = await fleetTable(cluster, serverFile);
     const data = await dataCacheTable();
     saveResults('cache', { pages: pages.data, fleet: fleet.data, data: data.data });
     return `${pages.table}\n\n${fleet.table}\n\n${data.table}`;
   } finally {
     await cluster.stop();
+    rmSync(serverFile, { force: true });
   }
 }
 

@@ -19,66 +19,19 @@
  * the hand-rolled pipeline against Kiln streaming the `useQuery` page and the suspense page.
  */
 
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { build } from 'esbuild';
-import { forkServer, serverCpuMs } from './child-server';
-import { formatMs, formatRatio, quantile, quick, resultsDir, saveResults } from './harness';
+import { bundleServer, forkServer, serverCpuMs } from './child-server';
+import { formatMs, formatRatio, quantile, quick, saveResults } from './harness';
 import type { ServerKind } from './http/server';
 import { assertShopPage } from './shop/index';
 
 const USER = 'ada';
-const serverSource = fileURLToPath(new URL('./http/server.ts', import.meta.url));
-const tsconfigFile = fileURLToPath(new URL('../../tsconfig.base.json', import.meta.url));
-
-/** Whether Node, loading a module in `dir`, finds the package of `specifier` in a `node_modules`. */
-function installedNear(dir: string, specifier: string): boolean {
-  const parts = specifier.split('/');
-  const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
-  for (let current = dir; ; current = dirname(current)) {
-    if (existsSync(join(current, 'node_modules', name, 'package.json'))) return true;
-    if (dirname(current) === current) return false;
-  }
-}
-
-/**
- * Bundles `http/server.ts` with the Kiln packages' sources into one ES module under
- * `results/.server/` (one file per run, removed at the end), so that every server process starts from plain JavaScript (no TypeScript
- * loader in the measured process). Packages the benchmarks can resolve (React, Apollo, emotion,
- * Express…) stay external and load from `node_modules` as in any deployment.
- */
-export async function bundleServer(): Promise<string> {
-  const outfile = `${resultsDir}.server/server-${process.pid}.mjs`;
-  await build({
-    entryPoints: [serverSource],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@kiln/source'],
-    tsconfig: tsconfigFile,
-    logLevel: 'warning',
-    plugins: [
-      {
-        name: 'external-dependencies',
-        setup(context) {
-          context.onResolve({ filter: /^[^./]/ }, (args) => {
-            if (args.path.startsWith('@kiln/') || args.path.startsWith('node:')) return undefined;
-            return installedNear(dirname(outfile), args.path)
-              ? { path: args.path, external: true }
-              : undefined;
-          });
-        },
-      },
-    ],
-  });
-  return outfile;
-}
+/** The server module of every row, bundled once per run (see `bundleServer`). */
+export const serverSource = fileURLToPath(new URL('./http/server.ts', import.meta.url));
 
 /** A server process started for the benchmark. */
 interface Started {
@@ -287,7 +240,7 @@ export default async function run(): Promise<string> {
   const connections = quick ? 2 : 10;
   const amount = quick ? 4 : undefined;
   const ttfbCount = quick ? 1 : 20;
-  const serverFile = await bundleServer();
+  const serverFile = await bundleServer(serverSource);
   try {
     return await measure(serverFile, {
       seconds,

@@ -1,8 +1,8 @@
 /**
  * @module
  * `pnpm bench partial-http`: partial pre-rendering of the shop page over real HTTP (loopback),
- * each server in its own process (Express 5 on 127.0.0.1, run from this file through tsx,
- * `KILN_PARTIAL_BENCH_SERVER=<kind>`). The page and plugins are those of `pnpm bench partial`
+ * each server in its own process (Express 5 on 127.0.0.1, run from this file bundled once per
+ * run, `KILN_PARTIAL_BENCH_SERVER=<kind>`). The page and plugins are those of `pnpm bench partial`
  * (the visitor's header is the hole, the 60 cards and their reviews the shell). Rows, one run:
  *
  * - the static floor: the signed-in page's bytes, precomputed (one fixed nonce);
@@ -23,6 +23,7 @@
  * the floor's, server CPU against the full render's.
  */
 
+import { rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { memoryStore, pageCache, partialCache } from '@kiln/cache';
@@ -35,7 +36,7 @@ import {
   servePrecomputed,
   serveRendered,
 } from './bench-server';
-import { forkServer, serverCpuMs } from './child-server';
+import { bundleServer, forkServer, serverCpuMs } from './child-server';
 import { formatMs, formatRatio, quantile, quick, saveResults, shuffle } from './harness';
 import { PartialShopPage, partialShopPlugins } from './partial-page';
 import { createSchema } from './shop/index';
@@ -93,11 +94,11 @@ interface Started {
   stop(): Promise<void>;
 }
 
-async function start(kind: ServerKind): Promise<Started> {
-  const server = await forkServer(thisFile, {
+/** Starts the server of `kind` from `serverFile`, this module bundled (see `bundleServer`). */
+async function start(serverFile: string, kind: ServerKind): Promise<Started> {
+  const server = await forkServer(serverFile, {
     label: `partial server ${kind}`,
     cwd: benchmarksDir,
-    execArgv: ['--import', 'tsx', '--conditions=@kiln/source'],
     env: { KILN_PARTIAL_BENCH_SERVER: kind },
   });
   return { kind, agent: new Agent({ keepAlive: true, maxSockets: 1 }), ...server };
@@ -196,8 +197,9 @@ export default async function run(): Promise<string> {
 
   const notes: string[] = [];
   const servers: Started[] = [];
+  const serverFile = await bundleServer(thisFile);
   try {
-    const started = await Promise.allSettled(ROWS.map(({ kind }) => start(kind)));
+    const started = await Promise.allSettled(ROWS.map(({ kind }) => start(serverFile, kind)));
     for (const outcome of started) if (outcome.status === 'fulfilled') servers.push(outcome.value);
     for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
     const rows: Row[] = [];
@@ -292,6 +294,7 @@ export default async function run(): Promise<string> {
       server.agent.destroy();
       await server.stop();
     }
+    rmSync(serverFile, { force: true });
   }
 }
 

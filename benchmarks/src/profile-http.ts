@@ -8,10 +8,10 @@
  */
 import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { forkServer } from './child-server';
+import { bundleServer, forkServer } from './child-server';
 import { resultsDir } from './harness';
 import { SERVER_KINDS, type ServerKind } from './http/server';
-import { bundleServer } from './http.bench';
+import { serverSource } from './http.bench';
 import { summarize } from './profile';
 
 async function loadFor(origin: string, seconds: number): Promise<autocannon.Result> {
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   }
   const seconds = Number(process.argv[3] ?? 15);
   const dir = `${resultsDir}.profile-${process.pid}/`;
-  const serverFile = await bundleServer();
+  const serverFile = await bundleServer(serverSource);
   try {
     const server = await forkServer(serverFile, {
       label: `server ${kind}`,
