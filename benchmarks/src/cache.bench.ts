@@ -698,18 +698,18 @@ async function dataCacheTable(): Promise<{ table: string; data: unknown }> {
 /** Runs the cache benchmarks and returns their Markdown tables. */
 export default async function run(): Promise<string> {
   const serverFile = await bundleServer(thisFile);
-  const cluster = await startRedisCluster().catch((error: unknown) => {
-    rmSync(serverFile, { force: true });
-    throw error;
-  });
   try {
-    const pages = await pageCacheTable(cluster, serverFile);
-    const fleet = await fleetTable(cluster, serverFile);
-    const data = await dataCacheTable();
-    saveResults('cache', { pages: pages.data, fleet: fleet.data, data: data.data });
-    return `${pages.table}\n\n${fleet.table}\n\n${data.table}`;
+    const cluster = await startRedisCluster();
+    try {
+      const pages = await pageCacheTable(cluster, serverFile);
+      const fleet = await fleetTable(cluster, serverFile);
+      const data = await dataCacheTable();
+      saveResults('cache', { pages: pages.data, fleet: fleet.data, data: data.data });
+      return `${pages.table}\n\n${fleet.table}\n\n${data.table}`;
+    } finally {
+      await cluster.stop();
+    }
   } finally {
-    await cluster.stop();
     rmSync(serverFile, { force: true });
   }
 }
