@@ -1,11 +1,13 @@
 import { defineConfig, type Options } from 'tsup';
 
-/** The build every @kiln package shares: ESM + CJS + declarations for `.` and `./client`. */
+/**
+ * The JavaScript build every @kiln package shares: ESM + CJS for `.` and `./client`. The
+ * declarations are bundled after it by `scripts/build-types.mjs` (the package's `build` script).
+ */
 export function packageBuild(overrides: Options = {}): Options | Options[] {
   return defineConfig({
     entry: ['src/index.ts', 'src/client.ts'],
     format: ['esm', 'cjs'],
-    dts: true,
     clean: true,
     sourcemap: true,
     target: 'es2022',
