@@ -23,6 +23,7 @@ export interface PackageInfo {
   dir: string;
   /** Subpaths from `exports` that are code entries (`.`, `./client`). */
   entries: string[];
+  dependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
 }
 
@@ -45,6 +46,7 @@ export function listPackages(root: string = repoRoot): PackageInfo[] {
         name: pkg.name,
         dir,
         entries: Object.keys(pkg.exports).filter((k) => !k.endsWith('.json')),
+        dependencies: pkg.dependencies ?? {},
         peerDependencies: pkg.peerDependencies ?? {},
       };
     });

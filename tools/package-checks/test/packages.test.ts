@@ -99,7 +99,57 @@ describe('published packages', () => {
 // once and skip type-checking the installed declarations (the test above does that).
 const controlOptions = { checkDeclarations: false };
 
+/**
+ * What a control installs: the broken tarball, the tarballs of the Kiln packages the victim
+ * needs (dependencies and peers, transitively), and the peers those declare. Only the victim's
+ * entries are imported, so the other packages and the render through every plugin would add
+ * time and catch nothing.
+ */
+function victimAlone(
+  victim: PackageInfo,
+  broken: string,
+): { tarballs: Record<string, string>; peers: Record<string, string> } {
+  const byName = new Map(packages.map((p) => [p.name, p]));
+  const needed = new Set<string>();
+  const visit = (name: string): void => {
+    if (needed.has(name)) return;
+    needed.add(name);
+    const pkg = byName.get(name)!;
+    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })) {
+      if (byName.has(dep)) visit(dep);
+    }
+  };
+  visit(victim.name);
+  const declared = new Set(
+    [...needed].flatMap((name) => Object.keys(byName.get(name)!.peerDependencies)),
+  );
+  return {
+    tarballs: Object.fromEntries(
+      [...needed].map((name) => [name, name === victim.name ? broken : tarballs[name]!]),
+    ),
+    peers: Object.fromEntries(Object.entries(peers).filter(([name]) => declared.has(name))),
+  };
+}
+
 describe.concurrent('the checks catch a broken package', () => {
+  it('a control installs only the victim, the Kiln packages it needs and their peers', () => {
+    const apollo = packages.find((p) => p.name === '@kiln/apollo')!;
+    const { tarballs: installed, peers: installedPeers } = victimAlone(apollo, 'broken.tgz');
+    expect(Object.keys(installed).sort()).toEqual([
+      '@kiln/apollo',
+      '@kiln/core',
+      '@kiln/serialize',
+    ]);
+    expect(installed['@kiln/apollo']).toBe('broken.tgz');
+    expect(Object.keys(installedPeers).sort()).toEqual([
+      '@apollo/client',
+      'graphql',
+      'react',
+      'react-dom',
+      'rxjs',
+    ]);
+  });
+
   it('a missing CJS entry fails publint and the consumer test', async () => {
     const victim = packages[0]!;
     const broken = repack(tarballs[victim.name]!, 'no-client-cjs', (dir) => {
@@ -107,11 +157,12 @@ describe.concurrent('the checks catch a broken package', () => {
     });
     const lint = await publintTarball(broken);
     expect(lint.join('\n')).toMatch(/client\.cjs/);
+    const alone = victimAlone(victim, broken);
     const r = await consumerTest(
-      { ...tarballs, [victim.name]: broken },
+      alone.tarballs,
       { [victim.name]: victim.entries },
       {},
-      peers,
+      alone.peers,
       controlOptions,
     );
     expect(r.ok).toBe(false);
@@ -126,11 +177,12 @@ describe.concurrent('the checks catch a broken package', () => {
     const attw = await attwTarball(broken);
     expect(attw.ok).toBe(false);
     expect(attw.output).toMatch(/client/);
+    const alone = victimAlone(victim, broken);
     const r = await consumerTest(
-      { ...tarballs, [victim.name]: broken },
+      alone.tarballs,
       { [victim.name]: victim.entries },
       {},
-      peers,
+      alone.peers,
       controlOptions,
     );
     expect(r.ok).toBe(false);
@@ -143,11 +195,12 @@ describe.concurrent('the checks catch a broken package', () => {
       const file = join(dir, 'dist/index.js');
       writeFileSync(file, `${readFileSync(file, 'utf8')}\nglobalThis.kilnLeak = true;\n`);
     });
+    const alone = victimAlone(victim, broken);
     const r = await consumerTest(
-      { ...tarballs, [victim.name]: broken },
+      alone.tarballs,
       { [victim.name]: victim.entries },
       {},
-      peers,
+      alone.peers,
       controlOptions,
     );
     expect(r.ok).toBe(false);
@@ -169,11 +222,12 @@ describe.concurrent('the checks catch a broken package', () => {
       for (const d of dropped) delete pkg.dependencies[d];
       writeFileSync(file, JSON.stringify(pkg, null, 2));
     });
+    const alone = victimAlone(victim!, broken);
     const r = await consumerTest(
-      { ...tarballs, [victim!.name]: broken },
+      alone.tarballs,
       { [victim!.name]: victim!.entries },
       {},
-      peers,
+      alone.peers,
       controlOptions,
     );
     expect(r.ok).toBe(false);
