@@ -36,7 +36,9 @@ function sameToken(given: string, expected: Buffer): boolean {
 /**
  * `POST /__kiln/invalidate?tag=…` with `authorization: Bearer <KILN_ADMIN_TOKEN>`: drops every
  * cached page carrying the tag, for every process sharing the cache. Answers 401 without the
- * token, 400 for a malformed tag, else `{"removed":n}`.
+ * token, 400 for a malformed tag, `{"removed":n}` once the store dropped the pages, and 503 with
+ * `retry-after` when the store failed (Redis down, or a cluster still moving a dead master's
+ * slots): the pages may still be cached somewhere, so the caller sends the request again.
  *
  * @example
  * app.post('/__kiln/invalidate', invalidateHandler(pages, token));
@@ -62,7 +64,18 @@ export function invalidateHandler(
         .send('tag must be 1-128 characters of a-z 0-9 : . _ / -, starting with a letter or digit');
       return;
     }
-    const removed = await pages.invalidate({ tag });
+    let removed: number;
+    try {
+      removed = await pages.invalidate({ tag });
+    } catch (error) {
+      console.error(`[kiln/example] invalidating tag ${tag} failed:`, error);
+      res
+        .status(503)
+        .set('retry-after', '1')
+        .type('text/plain')
+        .send('The page cache could not be reached: the tag may still be cached. Retry.');
+      return;
+    }
     res.json({ removed });
   };
 }

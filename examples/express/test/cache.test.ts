@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildClient } from '@kiln/example-app/build';
 import { CHROME_UA } from '@kiln/example-app/test-support';
 import { type RedisServer, startRedis } from '@kiln/test-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ExamplePageCache, pageCacheFromEnvironment } from '../src/cache';
 import { startServer } from '../src/server';
 
@@ -75,7 +75,7 @@ describe.each(['memory', 'redis'] as const)('express example with KILN_CACHE=%s'
     return page;
   };
 
-  const startCached = async () => {
+  const startCached = async (adminToken?: string) => {
     const cache = await pageCacheFromEnvironment({ KILN_CACHE: kind, REDIS_URL: redis?.url });
     if (!cache) throw new Error('no page cache');
     caches.push(cache);
@@ -85,6 +85,7 @@ describe.each(['memory', 'redis'] as const)('express example with KILN_CACHE=%s'
       assetsDir,
       picksLatencyMs: 50,
       pages: cache.pages,
+      ...(adminToken ? { adminToken } : {}),
     });
     servers.push(server);
     return server;
@@ -150,4 +151,58 @@ describe.each(['memory', 'redis'] as const)('express example with KILN_CACHE=%s'
     expect(shared.html).toContain('data-testid="picks"');
     checkedNonce(shared);
   });
+
+  // Runs last: it stops Redis.
+  it.runIf(kind === 'redis')(
+    'answers 503 with retry-after to an invalidation while Redis is down, and invalidates once it is back',
+    async () => {
+      const token = 'an-admin-token-of-at-least-32-characters';
+      const { url } = await startCached(token);
+      expect((await settledGet(`${url}/products/mugs`)).cache).toBe('miss');
+      const invalidate = () =>
+        new Promise<{ status: number; retryAfter: string | undefined; body: string }>(
+          (resolve, reject) => {
+            const req = httpRequest(
+              `${url}/__kiln/invalidate?tag=page`,
+              { method: 'POST', headers: { authorization: `Bearer ${token}` } },
+              (res) => {
+                let body = '';
+                res.setEncoding('utf8');
+                res.on('data', (chunk: string) => {
+                  body += chunk;
+                });
+                res.on('end', () =>
+                  resolve({
+                    status: res.statusCode ?? 0,
+                    retryAfter: res.headers['retry-after'] as string | undefined,
+                    body,
+                  }),
+                );
+              },
+            );
+            req.on('error', reject);
+            req.end();
+          },
+        );
+      const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+      try {
+        await redis!.stop();
+        const refused = await invalidate();
+        expect(refused).toEqual({
+          status: 503,
+          retryAfter: '1',
+          body: 'The page cache could not be reached: the tag may still be cached. Retry.',
+        });
+        expect(String(logged.mock.calls.at(-1)?.[0])).toContain('invalidating tag page failed');
+        await redis!.start();
+        // The client reconnects on its own; until it has, the endpoint keeps saying "retry".
+        await expect
+          .poll(async () => (await invalidate()).status, { timeout: 15_000, interval: 100 })
+          .toBe(200);
+      } finally {
+        logged.mockRestore();
+      }
+      expect((await settledGet(`${url}/products/mugs`)).cache).toBe('miss');
+    },
+  );
 });
