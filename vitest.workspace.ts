@@ -5,7 +5,7 @@
  *
  * The type tests of the public contracts (each package's `test/contracts.test-d.ts`,
  * vitest's `expectTypeOf`) are not a project: `tsconfig.json` includes them, so `tsc -p tsconfig.json`
- * (the gate's `gate:typecheck-packages`) fails on any of them, and a vitest typecheck project
+ * (the gate's `gate:typecheck`) fails on any of them, and a vitest typecheck project
  * would only build the same program a second time (16 s of CPU).
  */
 import { defineProject, type TestProjectConfiguration } from 'vitest/config';

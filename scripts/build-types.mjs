@@ -2,9 +2,10 @@
 // for `require`, one pair per entry of its package.json `exports` (their "@kiln/source" file).
 // Run in the package's folder after tsup has written the JavaScript (`pnpm build` does both).
 //
-// The sources are written for `isolatedDeclarations`, so each file's declarations come from that
-// file alone (`ts.transpileDeclaration`): no program and no type-checking here; the gate's
-// `tsc -p tsconfig.json` checks the types. rollup-plugin-dts then bundles the declaration files
+// The sources are written for `isolatedDeclarations` (`tsconfig.build.json`), so each file's
+// declarations come from that file alone (`ts.transpileDeclaration`): no program and no
+// type-checking here; the gate's `tsc -p tsconfig.json` checks the types. This step is what
+// enforces the rule: a declaration that needs inference fails the build, naming file and line. rollup-plugin-dts then bundles the declaration files
 // per entry, with what the entries share in one chunk, as it bundles JavaScript.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

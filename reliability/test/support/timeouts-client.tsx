@@ -8,10 +8,11 @@ import { hydrate } from '@kiln/core/client';
 import { emotionClient } from '@kiln/emotion/client';
 import { TimeoutPage } from './timeouts-app';
 
+// The same shape as core's browser fixture declares: one program type-checks both.
 declare global {
   interface Window {
-    __recoverable?: string[];
-    __hydrated?: boolean;
+    __recoverable: string[];
+    __hydrated: boolean;
   }
 }
 
