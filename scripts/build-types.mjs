@@ -1,36 +1,24 @@
 // Writes a package's bundled declarations: dist/<entry>.d.ts for `import` and dist/<entry>.d.cts
-// for `require`, one pair per entry of its package.json `exports` (their "@kiln/source" file).
-// Run in the package's folder after tsup has written the JavaScript (`pnpm build` does both).
+// for `require`, one pair per entry (`package-entries.mjs`). Run in the package's folder after
+// tsup has written the JavaScript (`pnpm build` does both).
 //
 // The sources are written for `isolatedDeclarations` (`tsconfig.build.json`), so each file's
 // declarations come from that file alone (`ts.transpileDeclaration`): no program and no
 // type-checking here; the gate's `tsc -p tsconfig.json` checks the types. This step is what
-// enforces the rule: a declaration that needs inference fails the build, naming file and line. rollup-plugin-dts then bundles the declaration files
-// per entry, with what the entries share in one chunk, as it bundles JavaScript.
+// enforces the rule: a declaration that needs inference fails the build, naming file and line.
+// rollup-plugin-dts then bundles the declaration files per entry, with what the entries share
+// in one chunk, as it bundles JavaScript.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { rollup } from 'rollup';
 import { dts } from 'rollup-plugin-dts';
 import ts from 'typescript';
+import { packageEntries } from './package-entries.mjs';
 
 const pkgDir = process.cwd();
 const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
-
-/** Entry name (dist file stem) → source file, from the `exports` map. */
-const entries = {};
-for (const target of Object.values(manifest.exports ?? {})) {
-  const source = typeof target === 'object' ? target['@kiln/source'] : undefined;
-  if (!source) continue;
-  const stem = source.replace(/^\.\/src\//, '').replace(/\.tsx?$/, '');
-  entries[stem] = source;
-}
-if (Object.keys(entries).length === 0) {
-  console.error(
-    `${manifest.name}: no "@kiln/source" entry in package.json "exports": nothing to build.`,
-  );
-  process.exit(1);
-}
+const entries = packageEntries(pkgDir);
 
 const configPath = join(pkgDir, 'tsconfig.build.json');
 const config = ts.getParsedCommandLineOfConfigFile(
