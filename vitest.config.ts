@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
@@ -27,6 +28,14 @@ const FRESH_ESTIMATE_FILES_MS: Record<string, number> = {
   'packages/cache/test/redis-cluster-faults.test.tsx': 15_000,
   'packages/core/test/hydrate-errors.test.tsx': 12_000,
 };
+for (const file of Object.keys(FRESH_ESTIMATE_FILES_MS)) {
+  // A renamed or moved file would silently lose its estimate and start last again.
+  if (!existsSync(new URL(file, import.meta.url))) {
+    throw new Error(
+      `vitest.config.ts: FRESH_ESTIMATE_FILES_MS names ${file}, which does not exist; give the file's new path or remove the line`,
+    );
+  }
+}
 
 /**
  * Starts the longest files first, whatever their project, so that the long ones overlap and
