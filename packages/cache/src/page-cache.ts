@@ -77,8 +77,11 @@ export interface PageCacheOptions {
    */
   query?: readonly string[];
   /**
-   * The key of a request (without the namespace). Default: path and query, then the `vary`
-   * headers, each on its own line. Return `undefined` to leave this request uncached.
+   * The key of a request (without the namespace). Default: path and query, the host, the
+   * scheme, then the `vary` headers, each on its own line. The request is normalised as the
+   * render sees it (with the render's `trustProxy`, the forwarded host and scheme): keep the
+   * host and scheme in a key of your own when the page writes absolute URLs. Return
+   * `undefined` to leave this request uncached.
    */
   key?: (request: RequestInfo) => string | undefined;
   /**
@@ -119,7 +122,7 @@ export interface PageCache {
   render(element: ReactNode, options: RenderOptions): Promise<PageResult>;
   /**
    * Drops pages. `{ key }` is a key as `key()` builds it (with the default key: path and
-   * query, every `vary` variant included); `{ prefix }` every page whose key starts with it
+   * query, every host, scheme and `vary` variant included); `{ prefix }` every page whose key starts with it
    * (e.g. `/products/`); a string or `{ tag }` every entry of the store carrying the tag.
    * Resolves how many entries were removed.
    */
@@ -425,7 +428,11 @@ export function pageCache(options: PageCacheOptions): PageCache {
           'invalid nonce: use 1 to 256 base64 or base64url characters',
         );
       }
-      const request = normalizeRequest(renderOptions.request);
+      // The key must hold the origin the render will see: behind a trusted proxy that is the
+      // forwarded host and scheme, not the proxy's own request to this server.
+      const request = normalizeRequest(renderOptions.request, {
+        trustProxy: renderOptions.trustProxy === true,
+      });
       const ruled: RequestInputs = { headers: [], cookies: [] };
       const reason = bypassReason(policy, trackRequestInputs(request, ruled));
       if (reason !== undefined) return bypass(element, renderOptions, reason);

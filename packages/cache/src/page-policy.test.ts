@@ -10,9 +10,9 @@ describe('page cache policy', () => {
     const policy = pagePolicy({ vary: ['Accept-Language'], query: ['page'] });
     expect(
       keyOf(policy, request('http://Shop.test/list?utm=x&page=2', { 'accept-language': 'fr' })),
-    ).toEqual({ key: '/list?page=2\nhost=shop.test\naccept-language=fr' });
+    ).toEqual({ key: '/list?page=2\nhost=shop.test\nscheme=http\naccept-language=fr' });
     expect(keyOf(pagePolicy({}), request('http://shop.test/a?b=1'))).toEqual({
-      key: '/a?b=1\nhost=shop.test',
+      key: '/a?b=1\nhost=shop.test\nscheme=http',
     });
   });
 

@@ -35,7 +35,9 @@ export function pagePolicy(options: {
 
 /**
  * The key of `request` (without the namespace), or why it has none. Default: path and the
- * kept query, the host, then the `vary` headers, each on its own line.
+ * kept query, the host, the scheme, then the `vary` headers, each on its own line. The host
+ * and scheme are those of `ctx.url` (forwarded ones with `trustProxy`): a page that writes
+ * absolute URLs from them is stored for that origin only.
  */
 export function keyOf(
   policy: PagePolicy,
@@ -47,7 +49,8 @@ export function keyOf(
   }
   const invalid = invalidKeyPart(request, policy.vary);
   if (invalid !== undefined) return { invalid };
-  let key = `${request.url.pathname}${searchOf(policy, request.url)}\nhost=${request.url.host.toLowerCase()}`;
+  const { url } = request;
+  let key = `${url.pathname}${searchOf(policy, url)}\nhost=${url.host.toLowerCase()}\nscheme=${url.protocol.slice(0, -1)}`;
   for (const name of policy.vary) key += `\n${name}=${request.headers.get(name) ?? ''}`;
   return { key };
 }

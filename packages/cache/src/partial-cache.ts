@@ -422,7 +422,11 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
       if (!renderOptions?.request) {
         return full(element, renderOptions ?? {}, 'bypass', undefined, 'no request');
       }
-      const request = normalizeRequest(renderOptions.request);
+      // The key and the shell's URL are the origin the render sees (forwarded, behind a
+      // trusted proxy).
+      const request = normalizeRequest(renderOptions.request, {
+        trustProxy: renderOptions.trustProxy === true,
+      });
       const allowed = options.cacheable ? options.cacheable(request) : request.method === 'GET';
       if (!allowed) {
         return full(element, renderOptions, 'bypass', undefined, 'not cacheable');

@@ -137,7 +137,7 @@ describe('pageCache: hit, miss, stale', () => {
     const miss = await pages.render(<App state={appState()} />, { request: request() });
     expect(miss.cache).toMatchObject({
       status: 'miss',
-      key: 'page:/products/9\nhost=shop.test',
+      key: 'page:/products/9\nhost=shop.test\nscheme=http',
       stored: true,
     });
     expect(miss.cache.tags).toEqual(['all-pages', 'product:9']);

@@ -1,8 +1,11 @@
 import { connect } from 'node:net';
+import { type RenderResult, useRenderContext } from '@kiln/core';
 import { listen } from '@kiln/test-utils';
+import type { ReactNode } from 'react';
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../src/memory-store';
 import { type PageCacheOptions, pageCache } from '../src/page-cache';
+import { partialCache } from '../src/partial-cache';
 import { appState, handler } from './fixtures/app';
 
 /** Sends `head` as written (no client normalises it) and reads the whole response. */
@@ -96,6 +99,102 @@ describe('pageCache: default key (real node:http server, raw requests)', () => {
       ]);
       expect(longLang.cache).toBe('bypass');
       expect((await app.get('/', ['host: shop.test', 'accept-language: fr'])).cache).toBe('miss');
+    } finally {
+      await app.server.close();
+    }
+  });
+});
+
+/** A page that writes absolute URLs from `ctx.url`, as canonical links and share links do. */
+function OriginPage(): ReactNode {
+  const ctx = useRenderContext();
+  return (
+    <html lang="en">
+      <head>
+        <link rel="canonical" href={`${ctx.url.origin}${ctx.url.pathname}`} />
+      </head>
+      <body>
+        <p>Kiln Pottery</p>
+      </body>
+    </html>
+  );
+}
+
+const canonicalOf = (body: string) => /rel="canonical" href="([^"]*)"/.exec(body)?.[1];
+
+/** Serves `OriginPage` from `cache` behind a trusted proxy (`trustProxy: true`). */
+async function serveBehindProxy(cache: {
+  render(
+    element: ReactNode,
+    options: { request: never; trustProxy: boolean },
+  ): Promise<RenderResult>;
+}) {
+  const server = await listen(async (req, res) => {
+    const result = await cache.render(<OriginPage />, { request: req as never, trustProxy: true });
+    result.pipe(res);
+  });
+  const port = Number(new URL(server.url).port);
+  const get = async (forwarded: string[]) => {
+    const response = await raw(
+      port,
+      ['GET /products HTTP/1.1', 'host: app.internal:3000', ...forwarded].join('\r\n'),
+    );
+    return { cache: cacheOf(response.headers), canonical: canonicalOf(response.body) };
+  };
+  return { server, get };
+}
+
+describe('behind a trusted proxy, the key holds the origin the page was rendered for', () => {
+  // The proxy's own Host (app.internal:3000) is the same for every visitor; the forwarded host
+  // and scheme are what the page renders with. A key without them would let one forged
+  // X-Forwarded-Host or X-Forwarded-Proto write its URLs into every visitor's page.
+  it('pageCache: a forged forwarded host or scheme gets its own entry, never the others', async () => {
+    const pages = pageCache({ store: memoryStore(), ttl: 60_000 });
+    const app = await serveBehindProxy(pages);
+    try {
+      const forged = await app.get(['x-forwarded-host: evil.example', 'x-forwarded-proto: https']);
+      expect(forged).toEqual({ cache: 'miss', canonical: 'https://evil.example/products' });
+      await pages.idle();
+      const shop = ['x-forwarded-host: shop.example', 'x-forwarded-proto: https'];
+      expect(await app.get(shop)).toEqual({
+        cache: 'miss',
+        canonical: 'https://shop.example/products',
+      });
+      const downgraded = await app.get([
+        'x-forwarded-host: shop.example',
+        'x-forwarded-proto: http',
+      ]);
+      expect(downgraded).toEqual({ cache: 'miss', canonical: 'http://shop.example/products' });
+      await pages.idle();
+      expect(await app.get(shop)).toEqual({
+        cache: 'hit',
+        canonical: 'https://shop.example/products',
+      });
+      expect(await app.get(['x-forwarded-host: evil.example', 'x-forwarded-proto: https'])).toEqual(
+        { cache: 'hit', canonical: 'https://evil.example/products' },
+      );
+    } finally {
+      await app.server.close();
+    }
+  });
+
+  it('partialCache: the shell of a forged forwarded host is never served to another origin', async () => {
+    const shells = partialCache({ store: memoryStore(), ttl: 60_000 });
+    const app = await serveBehindProxy(shells);
+    try {
+      const forged = await app.get(['x-forwarded-host: evil.example', 'x-forwarded-proto: https']);
+      expect(forged).toEqual({ cache: 'miss', canonical: 'https://evil.example/products' });
+      await shells.idle();
+      const shop = ['x-forwarded-host: shop.example', 'x-forwarded-proto: https'];
+      expect(await app.get(shop)).toEqual({
+        cache: 'miss',
+        canonical: 'https://shop.example/products',
+      });
+      await shells.idle();
+      expect(await app.get(shop)).toEqual({
+        cache: 'hit',
+        canonical: 'https://shop.example/products',
+      });
     } finally {
       await app.server.close();
     }

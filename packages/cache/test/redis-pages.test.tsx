@@ -29,10 +29,10 @@ describe('pageCache on Redis', () => {
       expect((await get(a.url, '/products/42')).cache).toBe('miss');
       expect((await get(a.url, '/products/43')).cache).toBe('miss');
       await expect
-        .poll(() => stored('page:/products/42\nhost=shop.test'), { timeout: 10_000 })
+        .poll(() => stored('page:/products/42\nhost=shop.test\nscheme=http'), { timeout: 10_000 })
         .toBe(true);
       await expect
-        .poll(() => stored('page:/products/43\nhost=shop.test'), { timeout: 10_000 })
+        .poll(() => stored('page:/products/43\nhost=shop.test\nscheme=http'), { timeout: 10_000 })
         .toBe(true);
       watcher.destroy();
       expect((await get(b.url, '/products/42')).cache, b.errors()).toBe('hit');
