@@ -17,6 +17,7 @@ import { placeholderNonce } from './nonce';
 import {
   bypassReason,
   decidedInputs,
+  keyedView,
   keyOf,
   notStorableReason,
   type PagePolicy,
@@ -30,7 +31,7 @@ import {
   resultFromPage,
   resultFromRender,
 } from './page-result';
-import { detachedRequest } from './request';
+import { detachedRequest, withUrl } from './request';
 import type { InvalidateTarget, Store } from './store';
 import {
   decodePage,
@@ -71,8 +72,9 @@ export interface PageCacheOptions {
   /**
    * The query parameters that make up the default key (e.g. `['page', 'sort']`), in this
    * order; any other parameter (`utm_source`, a cache-buster) is left out of the key, so it
-   * neither creates entries nor changes the page served. Only list parameters the page reads:
-   * a page that reads an unlisted one would be stored with that value and served for all.
+   * neither creates entries nor changes the page served. The page is rendered with only the
+   * listed parameters in `ctx.url` (an unlisted one reads as absent), so a value left out of
+   * the key cannot be stored and served to all: list every parameter the page reads.
    * Default: the whole query string is part of the key.
    */
   query?: readonly string[];
@@ -440,11 +442,14 @@ export function pageCache(options: PageCacheOptions): PageCache {
       const keyed = keyOf(policy, trackRequestInputs(request, held));
       const decided = decidedInputs(policy, ruled, held);
       if ('invalid' in keyed) return bypass(element, renderOptions, keyed.invalid);
+      const seen = keyedView(policy, request);
       return cached({
         key: namespace + keyed.key,
         element,
-        renderOptions,
-        request,
+        renderOptions: seen
+          ? { ...renderOptions, request: withUrl(renderOptions.request, seen.url) }
+          : renderOptions,
+        request: seen ?? request,
         decided,
         nonce: renderOptions.nonce,
         variant: () =>

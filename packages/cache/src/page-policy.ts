@@ -55,6 +55,21 @@ export function keyOf(
   return { key };
 }
 
+/**
+ * `request` as a render for the cache sees it, when that differs: with `query` (and the
+ * default key), its URL keeps only the listed parameters, those of the key, so a parameter the
+ * key leaves out (a `ref` or `utm_source` an attacker chose) cannot reach a stored page.
+ * `undefined` when the request is seen whole.
+ */
+export function keyedView(policy: PagePolicy, request: RequestInfo): RequestInfo | undefined {
+  if (policy.key || !policy.query) return undefined;
+  const search = searchOf(policy, request.url);
+  if (search === request.url.search) return undefined;
+  const url = new URL(request.url);
+  url.search = search;
+  return { url, method: request.method, headers: request.headers, cookies: request.cookies };
+}
+
 function searchOf(policy: PagePolicy, url: URL): string {
   if (!policy.query) return url.search;
   const kept = new URLSearchParams();

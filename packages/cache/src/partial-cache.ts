@@ -15,9 +15,10 @@ import { createControl } from './control';
 import { KilnCacheError } from './errors';
 import { invalidateIn } from './invalidation';
 import type { PageCacheOptions } from './page-cache';
-import { keyOf, pagePolicy, unshareableResponse } from './page-policy';
+import { keyedView, keyOf, pagePolicy, unshareableResponse } from './page-policy';
 import { controlPlugin } from './page-render';
 import { withCacheInfo } from './page-result';
+import { withUrl } from './request';
 import type { InvalidateTarget, Store } from './store';
 import { freshness, type Lifetime, lifetime, retention, revalidate } from './swr';
 
@@ -418,24 +419,30 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
 
   return {
     store,
-    async render(element, renderOptions) {
-      if (!renderOptions?.request) {
-        return full(element, renderOptions ?? {}, 'bypass', undefined, 'no request');
+    async render(element, given) {
+      if (!given?.request) {
+        return full(element, given ?? {}, 'bypass', undefined, 'no request');
       }
       // The key and the shell's URL are the origin the render sees (forwarded, behind a
       // trusted proxy).
-      const request = normalizeRequest(renderOptions.request, {
-        trustProxy: renderOptions.trustProxy === true,
+      const normalized = normalizeRequest(given.request, {
+        trustProxy: given.trustProxy === true,
       });
-      const allowed = options.cacheable ? options.cacheable(request) : request.method === 'GET';
+      const allowed = options.cacheable
+        ? options.cacheable(normalized)
+        : normalized.method === 'GET';
       if (!allowed) {
-        return full(element, renderOptions, 'bypass', undefined, 'not cacheable');
+        return full(element, given, 'bypass', undefined, 'not cacheable');
       }
-      const keyed = keyOf(policy, request);
+      const keyed = keyOf(policy, normalized);
       if ('invalid' in keyed) {
-        return full(element, renderOptions, 'bypass', undefined, 'invalid key');
+        return full(element, given, 'bypass', undefined, 'invalid key');
       }
       const key = namespace + keyed.key;
+      // With `query`, the shell and the holes see only the listed parameters, those of the key.
+      const seen = keyedView(policy, normalized);
+      const request = seen ?? normalized;
+      const renderOptions = seen ? { ...given, request: withUrl(given.request, seen.url) } : given;
       const stored = await read(key);
       const state = stored && freshness(stored, now());
       if (stored && state === 'fresh') {

@@ -1,4 +1,5 @@
-import type { RequestInfo } from '@kiln/core';
+import type { IncomingMessage } from 'node:http';
+import type { RenderOptions, RequestInfo } from '@kiln/core';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -11,6 +12,30 @@ const HOP_BY_HOP = new Set([
   'content-length',
   'expect',
 ]);
+
+/**
+ * `input` with `url` as its target: the request a render for the cache is given when the key
+ * keeps only part of the query (`url` holds that part). Its headers, method and, for a Node
+ * request, the connection it came on stay the same, so a visitor who leaves still aborts the
+ * render.
+ */
+export function withUrl(
+  input: NonNullable<RenderOptions['request']>,
+  url: URL,
+): NonNullable<RenderOptions['request']> {
+  if (typeof (input as Request).headers?.get === 'function') {
+    const web = input as Request;
+    return new Request(url, { method: web.method, headers: web.headers, signal: web.signal });
+  }
+  const node = input as IncomingMessage;
+  // What Kiln reads of a Node request: the target, the method, the headers and the socket.
+  return {
+    url: `${url.pathname}${url.search}`,
+    method: node.method,
+    headers: node.headers,
+    socket: node.socket,
+  } as IncomingMessage;
+}
 
 /**
  * A detached copy of an anonymous request, for a background re-render that must outlive the

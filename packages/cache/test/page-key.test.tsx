@@ -115,15 +115,20 @@ function OriginPage(): ReactNode {
       </head>
       <body>
         <p>Kiln Pottery</p>
+        <p id="search">{ctx.url.search}</p>
       </body>
     </html>
   );
 }
 
 const canonicalOf = (body: string) => /rel="canonical" href="([^"]*)"/.exec(body)?.[1];
+const searchOf = (body: string) => /<p id="search">([^<]*)<\/p>/.exec(body)?.[1];
 
-/** Serves `OriginPage` from `cache` behind a trusted proxy (`trustProxy: true`). */
-async function serveBehindProxy(cache: {
+/**
+ * Serves `OriginPage` from `cache` behind a trusted proxy (`trustProxy: true`); `get` sends
+ * `host: app.internal:3000`, the proxy's own host, and the given headers.
+ */
+async function serveOrigin(cache: {
   render(
     element: ReactNode,
     options: { request: never; trustProxy: boolean },
@@ -134,12 +139,16 @@ async function serveBehindProxy(cache: {
     result.pipe(res);
   });
   const port = Number(new URL(server.url).port);
-  const get = async (forwarded: string[]) => {
+  const get = async (target: string, headers: string[] = []) => {
     const response = await raw(
       port,
-      ['GET /products HTTP/1.1', 'host: app.internal:3000', ...forwarded].join('\r\n'),
+      [`GET ${target} HTTP/1.1`, 'host: app.internal:3000', ...headers].join('\r\n'),
     );
-    return { cache: cacheOf(response.headers), canonical: canonicalOf(response.body) };
+    return {
+      cache: cacheOf(response.headers),
+      canonical: canonicalOf(response.body),
+      search: searchOf(response.body),
+    };
   };
   return { server, get };
 }
@@ -150,29 +159,35 @@ describe('behind a trusted proxy, the key holds the origin the page was rendered
   // X-Forwarded-Host or X-Forwarded-Proto write its URLs into every visitor's page.
   it('pageCache: a forged forwarded host or scheme gets its own entry, never the others', async () => {
     const pages = pageCache({ store: memoryStore(), ttl: 60_000 });
-    const app = await serveBehindProxy(pages);
+    const app = await serveOrigin(pages);
     try {
-      const forged = await app.get(['x-forwarded-host: evil.example', 'x-forwarded-proto: https']);
-      expect(forged).toEqual({ cache: 'miss', canonical: 'https://evil.example/products' });
+      const forged = await app.get('/products', [
+        'x-forwarded-host: evil.example',
+        'x-forwarded-proto: https',
+      ]);
+      expect(forged).toMatchObject({ cache: 'miss', canonical: 'https://evil.example/products' });
       await pages.idle();
       const shop = ['x-forwarded-host: shop.example', 'x-forwarded-proto: https'];
-      expect(await app.get(shop)).toEqual({
+      expect(await app.get('/products', shop)).toMatchObject({
         cache: 'miss',
         canonical: 'https://shop.example/products',
       });
-      const downgraded = await app.get([
+      const downgraded = await app.get('/products', [
         'x-forwarded-host: shop.example',
         'x-forwarded-proto: http',
       ]);
-      expect(downgraded).toEqual({ cache: 'miss', canonical: 'http://shop.example/products' });
+      expect(downgraded).toMatchObject({
+        cache: 'miss',
+        canonical: 'http://shop.example/products',
+      });
       await pages.idle();
-      expect(await app.get(shop)).toEqual({
+      expect(await app.get('/products', shop)).toMatchObject({
         cache: 'hit',
         canonical: 'https://shop.example/products',
       });
-      expect(await app.get(['x-forwarded-host: evil.example', 'x-forwarded-proto: https'])).toEqual(
-        { cache: 'hit', canonical: 'https://evil.example/products' },
-      );
+      expect(
+        await app.get('/products', ['x-forwarded-host: evil.example', 'x-forwarded-proto: https']),
+      ).toMatchObject({ cache: 'hit', canonical: 'https://evil.example/products' });
     } finally {
       await app.server.close();
     }
@@ -180,20 +195,64 @@ describe('behind a trusted proxy, the key holds the origin the page was rendered
 
   it('partialCache: the shell of a forged forwarded host is never served to another origin', async () => {
     const shells = partialCache({ store: memoryStore(), ttl: 60_000 });
-    const app = await serveBehindProxy(shells);
+    const app = await serveOrigin(shells);
     try {
-      const forged = await app.get(['x-forwarded-host: evil.example', 'x-forwarded-proto: https']);
-      expect(forged).toEqual({ cache: 'miss', canonical: 'https://evil.example/products' });
+      const forged = await app.get('/products', [
+        'x-forwarded-host: evil.example',
+        'x-forwarded-proto: https',
+      ]);
+      expect(forged).toMatchObject({ cache: 'miss', canonical: 'https://evil.example/products' });
       await shells.idle();
       const shop = ['x-forwarded-host: shop.example', 'x-forwarded-proto: https'];
-      expect(await app.get(shop)).toEqual({
+      expect(await app.get('/products', shop)).toMatchObject({
         cache: 'miss',
         canonical: 'https://shop.example/products',
       });
       await shells.idle();
-      expect(await app.get(shop)).toEqual({
+      expect(await app.get('/products', shop)).toMatchObject({
         cache: 'hit',
         canonical: 'https://shop.example/products',
+      });
+    } finally {
+      await app.server.close();
+    }
+  });
+});
+
+describe('with query, a render for the cache sees only the parameters of the key', () => {
+  // A page that read a parameter left out of the key would store the first visitor's value and
+  // serve it to everyone asking for the same key.
+  it('pageCache: a parameter outside the key never reaches the page, stored or not', async () => {
+    const pages = pageCache({ store: memoryStore(), ttl: 60_000, query: ['page'] });
+    const app = await serveOrigin(pages);
+    try {
+      const first = await app.get('/products?ref=%3Cb%3Eevil&page=2&page=3');
+      expect(first).toMatchObject({ cache: 'miss', search: '?page=2&amp;page=3' });
+      await pages.idle();
+      expect(await app.get('/products?page=2&page=3')).toMatchObject({
+        cache: 'hit',
+        search: '?page=2&amp;page=3',
+      });
+      expect(await app.get('/products?utm_source=mail')).toMatchObject({
+        cache: 'miss',
+        search: '',
+        canonical: 'http://app.internal:3000/products',
+      });
+    } finally {
+      await app.server.close();
+    }
+  });
+
+  it('partialCache: the shell and the resumed page see only the parameters of the key', async () => {
+    const shells = partialCache({ store: memoryStore(), ttl: 60_000, query: ['page'] });
+    const app = await serveOrigin(shells);
+    try {
+      const first = await app.get('/products?ref=evil&page=2');
+      expect(first).toMatchObject({ cache: 'miss', search: '?page=2' });
+      await shells.idle();
+      expect(await app.get('/products?page=2&ref=other')).toMatchObject({
+        cache: 'hit',
+        search: '?page=2',
       });
     } finally {
       await app.server.close();
