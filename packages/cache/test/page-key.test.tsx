@@ -219,6 +219,33 @@ describe('behind a trusted proxy, the key holds the origin the page was rendered
   });
 });
 
+describe('behind a trusted proxy, Web requests (Hono, fetch handlers)', () => {
+  it('pageCache keys a Web Request by its forwarded origin, as the page is rendered', async () => {
+    const pages = pageCache({ store: memoryStore(), ttl: 60_000 });
+    const get = async (host: string) => {
+      const request = new Request('http://app.internal:3000/products', {
+        headers: { 'x-forwarded-host': host, 'x-forwarded-proto': 'https' },
+      });
+      const result = await pages.render(<OriginPage />, { request, trustProxy: true });
+      return { cache: result.cache.status, canonical: canonicalOf(await result.text()) };
+    };
+    expect(await get('evil.example')).toEqual({
+      cache: 'miss',
+      canonical: 'https://evil.example/products',
+    });
+    await pages.idle();
+    expect(await get('shop.example')).toEqual({
+      cache: 'miss',
+      canonical: 'https://shop.example/products',
+    });
+    await pages.idle();
+    expect(await get('shop.example')).toEqual({
+      cache: 'hit',
+      canonical: 'https://shop.example/products',
+    });
+  });
+});
+
 describe('with query, a render for the cache sees only the parameters of the key', () => {
   // A page that read a parameter left out of the key would store the first visitor's value and
   // serve it to everyone asking for the same key.

@@ -135,6 +135,34 @@ describe('host and request target', () => {
     expect(bad.problems.sort()).toEqual(['KILN_INVALID_HOST', 'KILN_INVALID_HOST']);
   });
 
+  test('a Web Request takes X-Forwarded-Host and -Proto by the same rules, only with trustProxy', () => {
+    const web = (headers: Record<string, string>, trustProxy: boolean) => {
+      const problems: string[] = [];
+      const info = normalizeRequest(new Request('http://internal:3000/a/b?c=1', { headers }), {
+        trustProxy,
+        report: (problem) => problems.push(problem.code),
+      });
+      return { href: info.url.href, problems };
+    };
+    const headers = { 'x-forwarded-host': 'Shop.Test', 'x-forwarded-proto': 'https' };
+    expect(web(headers, false)).toEqual({ href: 'http://internal:3000/a/b?c=1', problems: [] });
+    // the internal port does not stay on the forwarded host
+    expect(web(headers, true)).toEqual({ href: 'https://shop.test/a/b?c=1', problems: [] });
+    expect(web({ 'x-forwarded-proto': 'https, http' }, true).href).toBe(
+      'https://internal:3000/a/b?c=1',
+    );
+    expect(
+      web({ 'x-forwarded-host': 'shop.test:8443, evil.test', 'x-forwarded-proto': 'http' }, true)
+        .href,
+    ).toBe('http://shop.test:8443/a/b?c=1');
+    const bad = web(
+      { 'x-forwarded-host': 'shop.test/admin#', 'x-forwarded-proto': 'javascript' },
+      true,
+    );
+    expect(bad.href).toBe('http://localhost/a/b?c=1');
+    expect(bad.problems.sort()).toEqual(['KILN_INVALID_HOST', 'KILN_INVALID_HOST']);
+  });
+
   test('a target the URL parser would rewrite (dot segments, backslashes) gives / with a problem', () => {
     for (const target of [
       '/public/../admin',

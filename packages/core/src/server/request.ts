@@ -127,6 +127,29 @@ function firstValue(value: string | null): string | null {
   return (comma === -1 ? value : value.slice(0, comma)).trim();
 }
 
+/**
+ * What a trusted proxy forwarded: the scheme of `X-Forwarded-Proto` when it is `http` or
+ * `https` (another value is reported and ignored) and the raw `X-Forwarded-Host`, first values
+ * each (the host is checked by the caller, as `Host` is).
+ */
+function forwarded(
+  headers: Headers,
+  options: NormalizeOptions,
+): { protocol: string | undefined; host: string | undefined } {
+  const proto = firstValue(headers.get('x-forwarded-proto'))?.toLowerCase();
+  if (proto && proto !== 'http' && proto !== 'https') {
+    reportProblem(
+      options,
+      'KILN_INVALID_HOST',
+      `the X-Forwarded-Proto header ${JSON.stringify(proto.slice(0, 100))} is neither http nor https and is ignored; fix the proxy's configuration`,
+    );
+  }
+  return {
+    protocol: proto === 'http' || proto === 'https' ? `${proto}:` : undefined,
+    host: firstValue(headers.get('x-forwarded-host')) || undefined,
+  };
+}
+
 function nodeUrl(
   target: string | undefined,
   headers: Headers,
@@ -136,16 +159,9 @@ function nodeUrl(
   let protocol = encrypted ? 'https:' : 'http:';
   let hostValue = headers.get('host');
   if (options?.trustProxy) {
-    const proto = firstValue(headers.get('x-forwarded-proto'))?.toLowerCase();
-    if (proto === 'http' || proto === 'https') protocol = `${proto}:`;
-    else if (proto)
-      reportProblem(
-        options,
-        'KILN_INVALID_HOST',
-        `the X-Forwarded-Proto header ${JSON.stringify(proto.slice(0, 100))} is neither http nor https and is ignored; fix the proxy's configuration`,
-      );
-    const forwarded = firstValue(headers.get('x-forwarded-host'));
-    if (forwarded) hostValue = forwarded;
+    const proxy = forwarded(headers, options);
+    protocol = proxy.protocol ?? protocol;
+    hostValue = proxy.host ?? hostValue;
   }
   let host = parseHost(hostValue);
   if (host === undefined) {
@@ -171,6 +187,26 @@ function nodeUrl(
   } catch {
     return new URL(`${protocol}//${host}/`);
   }
+}
+
+/** A Web request's `url` with the scheme and host a trusted proxy forwarded, by the rules of a Node request's. */
+function forwardedUrl(url: URL, headers: Headers, options: NormalizeOptions): URL {
+  const proxy = forwarded(headers, options);
+  if (proxy.protocol === undefined && proxy.host === undefined) return url;
+  let host = url.host;
+  if (proxy.host !== undefined) {
+    const parsed = parseHost(proxy.host);
+    if (parsed === undefined) {
+      reportProblem(
+        options,
+        'KILN_INVALID_HOST',
+        `the X-Forwarded-Host header ${JSON.stringify(proxy.host.slice(0, 100))} is not host[:port] and is ignored; ctx.url uses localhost. Fix the proxy's configuration`,
+      );
+    }
+    host = parsed ?? 'localhost';
+  }
+  // Built anew: the `host` setter would keep the internal port when the forwarded host has none.
+  return new URL(`${proxy.protocol ?? url.protocol}//${host}${url.pathname}${url.search}`);
 }
 
 function reportProblem(
@@ -241,6 +277,9 @@ export function normalizeRequest(
       url.host = 'localhost';
     }
     const headers = new Headers(input.headers);
+    if (options?.trustProxy && (url.protocol === 'http:' || url.protocol === 'https:')) {
+      url = forwardedUrl(url, headers, options);
+    }
     return {
       url,
       method: input.method.toUpperCase(),

@@ -236,7 +236,9 @@ export interface RenderOptions {
   /**
    * Behind a proxy the app trusts: take `ctx.url`'s host and scheme from `X-Forwarded-Host`
    * and `X-Forwarded-Proto` (first values; same strict `host[:port]` rule, scheme `http` or
-   * `https`). Default `false`: these headers are ignored, as any client can send them.
+   * `https`), for a Node request and a Web `Request` alike. Default `false`: these headers
+   * are ignored, as any client can send them. Pass the same value to `pageCache` and
+   * `partialCache` renders: their keys hold the host and scheme the page is rendered for.
    */
   trustProxy?: boolean;
   /** Builds the HTML of the error document sent for a shell error. */
