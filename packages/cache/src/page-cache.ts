@@ -124,8 +124,9 @@ export interface PageCache {
   render(element: ReactNode, options: RenderOptions): Promise<PageResult>;
   /**
    * Drops pages. `{ key }` is a key as `key()` builds it (with the default key: path and
-   * query, every host, scheme and `vary` variant included); `{ prefix }` every page whose key starts with it
-   * (e.g. `/products/`); a string or `{ tag }` every entry of the store carrying the tag.
+   * query, every host, scheme and `vary` variant included); `{ prefix }` every page whose key
+   * starts with it (e.g. `/products/`); a string or `{ tag }` every entry of the store carrying
+   * the tag.
    * Resolves how many entries were removed.
    */
   invalidate(target: InvalidateTarget): Promise<number>;
