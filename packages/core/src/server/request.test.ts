@@ -221,4 +221,36 @@ describe('host and request target', () => {
       }),
     );
   });
+
+  test('property: with trustProxy, a Node request and a Web Request give the same strict URL, whatever is forwarded', () => {
+    const forwardedHost = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.constantFrom('shop.test/admin#', 'a@b', 'shop.test, evil.test', '[::1]:8443', 'x:99999'),
+    );
+    const proto = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('https', 'HTTP', 'ftp'));
+    fc.assert(
+      fc.property(forwardedHost, proto, (xfh, xfp) => {
+        const headers = new Headers();
+        try {
+          headers.set('x-forwarded-host', xfh);
+          headers.set('x-forwarded-proto', xfp);
+        } catch {
+          return; // a value no HTTP request can carry
+        }
+        const options = { trustProxy: true };
+        const web = normalizeRequest(
+          new Request('http://internal:3000/p/q?r=1', { headers }),
+          options,
+        ).url;
+        const node = normalizeRequest(
+          nodeRequest('/p/q?r=1', { host: 'internal:3000', ...Object.fromEntries(headers) }),
+          options,
+        ).url;
+        expect(web.href).toBe(node.href);
+        expect(`${web.pathname}${web.search}`).toBe('/p/q?r=1');
+        expect(['http:', 'https:']).toContain(web.protocol);
+        expect(web.host === 'localhost' || parseHost(web.host) === web.host).toBe(true);
+      }),
+    );
+  });
 });
