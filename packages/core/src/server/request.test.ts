@@ -114,6 +114,25 @@ describe('host and request target', () => {
     }
   });
 
+  test('HTTP/2: :authority replaces Host and :scheme gives the scheme; pseudo-headers are not headers', () => {
+    const info = normalizeRequest(
+      nodeRequest('/a?b=1', {
+        ':authority': 'Shop.Test:8443',
+        ':scheme': 'https',
+        ':method': 'GET',
+        ':path': '/a?b=1',
+        host: 'other.test',
+        'user-agent': 'h2',
+      }),
+    );
+    expect(info.url.href).toBe('https://shop.test:8443/a?b=1');
+    expect([...info.headers.keys()].sort()).toEqual(['host', 'user-agent']);
+    expect(urlOf('/a', { ':authority': 'shop.test/admin#' }).url.href).toBe('http://localhost/a');
+    expect(urlOf('/a', { ':authority': 'shop.test', ':scheme': 'ftp' }).url.href).toBe(
+      'http://shop.test/a',
+    );
+  });
+
   test('X-Forwarded-Host and -Proto only with trustProxy, and only when valid', () => {
     const headers = {
       host: 'internal:3000',

@@ -150,14 +150,20 @@ function forwarded(
   };
 }
 
+/**
+ * The URL of a Node request. Its host is an HTTP/2 request's `:authority`, which replaces
+ * `Host` there (RFC 9113, 8.3.1), else the `Host` header; with `trustProxy`, the forwarded
+ * one. All by the same strict rule.
+ */
 function nodeUrl(
   target: string | undefined,
   headers: Headers,
   encrypted: boolean,
   options: NormalizeOptions | undefined,
+  authority: string | null,
 ): URL {
   let protocol = encrypted ? 'https:' : 'http:';
-  let hostValue = headers.get('host');
+  let hostValue = authority ?? headers.get('host');
   if (options?.trustProxy) {
     const proxy = forwarded(headers, options);
     protocol = proxy.protocol ?? protocol;
@@ -287,9 +293,22 @@ export function normalizeRequest(
       cookies: parseCookies(headers.get('cookie')),
     };
   }
-  const headers = toWebHeaders(input.headers ?? {});
-  const encrypted = (input.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
-  const url = nodeUrl(input.url, headers, encrypted, options);
+  const raw = input.headers ?? {};
+  // Pseudo-headers (HTTP/2) are not headers: `toWebHeaders` drops them.
+  const headers = toWebHeaders(raw);
+  const scheme = raw[':scheme'];
+  const encrypted =
+    scheme === 'https' ||
+    (scheme !== 'http' &&
+      (input.socket as { encrypted?: boolean } | undefined)?.encrypted === true);
+  const authority = raw[':authority'];
+  const url = nodeUrl(
+    input.url,
+    headers,
+    encrypted,
+    options,
+    typeof authority === 'string' ? authority : null,
+  );
   return {
     url,
     method: (input.method ?? 'GET').toUpperCase(),
