@@ -18,6 +18,11 @@ export interface ExamplePageCache {
   pages: PageCache | PartialCache;
   /** True for `KILN_CACHE=partial`: the shop must build its pages for partial pre-rendering. */
   partial: boolean;
+  /**
+   * With `KILN_CACHE=partial`: a page cache on the same store for crawlers, which the shells
+   * cannot serve (a resumed page needs JavaScript) and which any client can claim to be.
+   */
+  crawlers?: PageCache;
   /** The Redis store, when the cache is in Redis (for health checks). */
   store?: RedisStore;
   /**
@@ -82,7 +87,8 @@ function milliseconds(env: Env, name: string, fallback: number): number {
  * makes a cold page render once across every process and machine sharing it.
  * `partial` stores shells instead (in memory, or in Redis when `REDIS_URL` or
  * `REDIS_CLUSTER_NODES` is set), and serves every visitor, signed in or not, the shell plus
- * their own header and prices. `REDIS_TIMEOUT_MS` bounds each Redis command (default 250).
+ * their own header and prices; crawlers get whole pages from a page cache on the same store.
+ * `REDIS_TIMEOUT_MS` bounds each Redis command (default 250).
  *
  * @example
  * const cache = await pageCacheFromEnvironment(process.env);
@@ -141,7 +147,8 @@ export function cacheConfigFromEnvironment(env: Env): CacheConfig | undefined {
  * makes a cold page render once across every process and machine sharing it.
  * `partial` stores shells instead (in memory, or in Redis when `REDIS_URL` or
  * `REDIS_CLUSTER_NODES` is set), and serves every visitor, signed in or not, the shell plus
- * their own header and prices. `REDIS_TIMEOUT_MS` bounds each Redis command (default 250).
+ * their own header and prices; crawlers get whole pages from a page cache on the same store.
+ * `REDIS_TIMEOUT_MS` bounds each Redis command (default 250).
  *
  * @example
  * const cache = await pageCacheFromEnvironment(process.env);
@@ -158,6 +165,7 @@ export async function pageCacheFromEnvironment(env: Env): Promise<ExamplePageCac
       pages:
         kind === 'partial' ? partialCache({ ...options, store }) : pageCache({ ...options, store }),
       partial: kind === 'partial',
+      ...(kind === 'partial' ? { crawlers: pageCache({ ...options, store }) } : {}),
       close: async () => {},
     };
   }
@@ -176,12 +184,14 @@ export async function pageCacheFromEnvironment(env: Env): Promise<ExamplePageCac
     kind === 'partial'
       ? partialCache({ ...options, store })
       : pageCache({ ...options, store, lock });
+  const crawlers = kind === 'partial' ? pageCache({ ...options, store, lock }) : undefined;
   return {
     pages,
     partial: kind === 'partial',
+    ...(crawlers ? { crawlers } : {}),
     store,
     close: async () => {
-      await pages.idle();
+      await Promise.all([pages.idle(), crawlers?.idle()]);
       store.close();
       // `close()` would wait for replies from every node, forever for a dead one.
       client.destroy();

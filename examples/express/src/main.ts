@@ -20,6 +20,7 @@ if (workers !== undefined && cluster.isPrimary) {
       // Where the client build is (default: the one `pnpm start` builds).
       assetsDir: process.env.ASSETS_DIR || undefined,
       pages: cache?.pages,
+      crawlers: cache?.crawlers,
       partial: cache?.partial === true,
       adminToken: cache ? adminToken : undefined,
     });

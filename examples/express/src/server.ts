@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { PageCache, PartialCache } from '@kiln/cache';
-import type { KilnPlugin } from '@kiln/core';
+import { detectBot, type KilnPlugin, type RenderOptions } from '@kiln/core';
 import {
   createShop,
   isFilePath,
@@ -39,6 +39,11 @@ export interface ExpressServerOptions extends ServerOptions {
    */
   pages?: PageCache | PartialCache;
   /**
+   * Serves crawlers from this page cache instead of `pages` (with `KILN_CACHE=partial`: a
+   * crawler gets a whole page, and any client can say it is one).
+   */
+  crawlers?: PageCache;
+  /**
    * Enables `POST /__kiln/invalidate?tag=…` for requests bearing this token
    * (`KILN_ADMIN_TOKEN`); see `src/admin.ts`. Only with `pages`.
    */
@@ -46,6 +51,14 @@ export interface ExpressServerOptions extends ServerOptions {
 }
 
 const SLUG = /^\/products\/([a-z0-9-]{1,64})$/;
+
+/** The `user-agent` of a Node or Web request. */
+function userAgentOf(request: RenderOptions['request']): string | null {
+  if (request === undefined) return null;
+  if (request instanceof globalThis.Request) return request.headers.get('user-agent');
+  const value = request.headers['user-agent'];
+  return typeof value === 'string' ? value : null;
+}
 
 /**
  * Tags every page the cache stores with `page`, and a product page with `product:<slug>`, so
@@ -89,16 +102,22 @@ function drainable(server: Server): () => Promise<void> {
  * const { url, close } = await startServer({ port: 3000 });
  */
 export async function startServer(options: ExpressServerOptions = {}): Promise<RunningServer> {
-  const { pages, adminToken, ...shopOptions } = options;
+  const { pages, crawlers, adminToken, ...shopOptions } = options;
   const tags = pages && 'controlFor' in pages ? pageTags(pages) : undefined;
+  const crawlerTags = crawlers ? pageTags(crawlers) : undefined;
   const shop = await createShop({
     ...shopOptions,
     render: pages
-      ? (element, renderOptions) =>
-          pages.render(element, {
+      ? (element, renderOptions) => {
+          const crawler =
+            crawlers !== undefined && detectBot(userAgentOf(renderOptions.request), undefined);
+          const cache = crawler ? crawlers : pages;
+          const tagging = crawler ? crawlerTags : tags;
+          return cache.render(element, {
             ...renderOptions,
-            plugins: [...(renderOptions.plugins ?? []), ...(tags ? [tags] : [])],
-          })
+            plugins: [...(renderOptions.plugins ?? []), ...(tagging ? [tagging] : [])],
+          });
+        }
       : undefined,
   });
   const app = express();

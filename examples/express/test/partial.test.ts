@@ -23,9 +23,11 @@ interface Fetched {
   html: string;
 }
 
-async function get(url: string, cookie?: string): Promise<Fetched> {
+const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+
+async function get(url: string, cookie?: string, userAgent = CHROME_UA): Promise<Fetched> {
   const response = await fetch(url, {
-    headers: { 'user-agent': CHROME_UA, ...(cookie ? { cookie } : {}) },
+    headers: { 'user-agent': userAgent, ...(cookie ? { cookie } : {}) },
   });
   const csp = response.headers.get('content-security-policy') ?? '';
   return {
@@ -52,6 +54,7 @@ function startPartial(cache: ExamplePageCache, assetsDir: string) {
     assetsDir,
     picksLatencyMs: 50,
     pages: cache.pages,
+    crawlers: cache.crawlers,
     partial: cache.partial,
   });
 }
@@ -135,6 +138,26 @@ describe('express example with KILN_CACHE=partial', () => {
     expect(teapot.cache).toBe('miss');
     expect(teapot.html).not.toContain('Stovetop kettle ·');
     expect(teapot.html).toContain('Welcome back, <strong>Ada</strong>');
+  });
+
+  it('serves crawlers whole pages from the page cache on the same store, not a render each', async () => {
+    const path = `${server.url}/products/kettle`;
+    const first = await get(path, undefined, GOOGLEBOT);
+    expect(first.status).toBe(200);
+    expect(first.cache).toBe('miss');
+    await cache.crawlers?.idle();
+    const again = await get(path, undefined, GOOGLEBOT);
+    expect(again.cache).toBe('hit');
+    for (const page of [first, again]) {
+      // the whole page in one document: the guest's header and price, no hole left to fill
+      expect(page.html).toContain('Stovetop kettle');
+      expect(page.html).toContain('Hello, guest.');
+      expect(page.html).not.toContain('<template id="B:');
+      expectOwnNonce(page);
+    }
+    expect(again.nonce).not.toBe(first.nonce);
+    // a browser on the same path still gets the shell and its own holes
+    expect((await get(path, 'kiln_visitor=Ada')).cache).toMatch(/^(partial|miss)$/);
   });
 
   it('a product that does not exist is a 404 for every visitor', async () => {
