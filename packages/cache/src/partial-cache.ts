@@ -142,15 +142,34 @@ function unstorableShell(shell: Shell): string | undefined {
   return unshareableResponse(shell.status, headers);
 }
 
+/** Headers that carry a visitor's credentials: never handed to a pre-render. */
+const CREDENTIALS = new Set(['cookie', 'authorization', 'proxy-authorization']);
+
+/**
+ * The headers a shell is pre-rendered with: the `vary` headers, which the key holds, so every
+ * request served from the shell agrees on them (credentials excepted, whatever `vary` says).
+ */
+function sharedHeaders(vary: readonly string[], request: RequestInfo): Headers {
+  const headers = new Headers();
+  for (const name of vary) {
+    if (CREDENTIALS.has(name)) continue;
+    const value = request.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  return headers;
+}
+
 const FORMAT = 1;
 /** How many parsed shells a cache keeps (the most recently read). */
 const PARSED_LIMIT = 256;
 /**
  * Experimental: a cache of partial pre-renders. Each page (same key rules as
- * {@link pageCache}: path, query, host and `vary` headers; never cookies) is pre-rendered
- * once into a shell, stored in memory or Redis with TTL, stale-while-revalidate, tags and
- * single flight (one pre-render per key across instances with `lock`), and every request, signed in or not, gets the stored shell as its first bytes
- * plus its own holes rendered fresh (`x-kiln-cache: partial`). A page without holes is served
+ * {@link pageCache}: path, query, host, scheme and `vary` headers; never cookies) is
+ * pre-rendered once into a shell, with its `vary` headers (credentials excepted), which
+ * components may read in the shell. Shells are stored in memory or Redis with TTL,
+ * stale-while-revalidate, tags and single flight (one pre-render per key across instances with
+ * `lock`), and every request, signed in or not, gets the stored shell as its first bytes plus
+ * its own holes rendered fresh (`x-kiln-cache: partial`). A page without holes is served
  * as stored (`hit`). A page that reads request input outside any Suspense boundary is rendered
  * in full (`dynamic`), and so is everything `cacheable()` refuses (`bypass`).
  *
@@ -221,6 +240,7 @@ export function partialCache(options: PartialCacheOptions): PartialCache {
     const prerender: PrerenderOptions = {
       ...rest,
       url: request.url,
+      headers: sharedHeaders(policy.vary, request),
       plugins: [controlPlugin(control), ...(renderOptions.plugins ?? [])],
     };
     const shell = await prerenderShell(element, prerender);

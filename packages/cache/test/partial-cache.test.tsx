@@ -50,6 +50,38 @@ function Missing(props: { counter: Counter }): ReactNode {
   return <Page counter={props.counter} />;
 }
 
+/** The catalogue in the language of `accept-language`, read outside any boundary. */
+function Localised(props: { counter: Counter }): ReactNode {
+  const language = useRenderContext().headers.get('accept-language') ?? 'en';
+  return (
+    <html lang={language}>
+      <head>
+        <title>shop</title>
+      </head>
+      <body>
+        <Catalog counter={props.counter} version={language.startsWith('fr') ? 'fr' : 'en'} />
+        <Suspense fallback={<p id="greeting">Welcome</p>}>
+          <Greeting />
+        </Suspense>
+      </body>
+    </html>
+  );
+}
+
+function ReadsCookieHeader(): ReactNode {
+  const cookie = useRenderContext().headers.get('cookie');
+  return (
+    <html lang="en">
+      <head>
+        <title>shop</title>
+      </head>
+      <body>
+        <p>{cookie ?? 'no cookie'}</p>
+      </body>
+    </html>
+  );
+}
+
 function Outside(): ReactNode {
   return <p>{useRenderContext().cookies.user ?? 'nobody'}</p>;
 }
@@ -238,6 +270,39 @@ describe('partialCache', () => {
     expect(renderErrors).toEqual([]);
     expect(errors).toHaveLength(2);
     expect(String(errors[0])).toContain('is not stored: status 404');
+  });
+
+  it('vary headers are in the shell: one shell per language, read outside any boundary', async () => {
+    const { shells } = setup({ vary: ['accept-language'] });
+    const counter = { shell: 0 };
+    const visit = async (language: string, user: string) => {
+      const result = await shells.render(<Localised counter={counter} />, {
+        request: new Request('http://shop.test/shop', {
+          headers: { 'accept-language': language, cookie: `user=${user}` },
+        }),
+      });
+      return { cache: result.headers.get('x-kiln-cache'), html: await body(result) };
+    };
+    expect((await visit('fr', 'Ada')).cache).toBe('miss');
+    expect((await visit('en', 'Bo')).cache).toBe('miss');
+    await shells.idle();
+    const fr = await visit('fr', 'Cy');
+    const en = await visit('en', 'Di');
+    expect(fr.cache).toBe('partial');
+    expect(fr.html).toContain('<html lang="fr">');
+    expect(fr.html).toContain('Catalog fr');
+    expect(fr.html).toContain('Hello Cy');
+    expect(en.cache).toBe('partial');
+    expect(en.html).toContain('Catalog en');
+    expect(en.html).toContain('Hello Di');
+    expect(counter.shell).toBe(2);
+  });
+
+  it('credentials in vary key the shells but never reach a pre-render', async () => {
+    const { shells } = setup({ vary: ['accept-language', 'cookie'] });
+    const result = await shells.render(<ReadsCookieHeader />, { request: request('Ada') });
+    expect(result.cache.status).toBe('dynamic');
+    expect(await body(result)).toContain('user=Ada');
   });
 
   it('a page that reads request input outside any boundary is rendered in full, every time', async () => {

@@ -138,6 +138,79 @@ function Slow(): ReactNode {
   return null;
 }
 
+/** Reads the shared `accept-language` outside any boundary, and the rest in boundaries. */
+function LocalShop(): ReactNode {
+  const ctx = useRenderContext();
+  const language = ctx.headers.get('Accept-Language') ?? 'en';
+  return (
+    <Doc title="Shop">
+      <h1 id="title">{language.startsWith('fr') ? 'Boutique' : 'Shop'}</h1>
+      <Suspense fallback={<p id="agent-fallback">…</p>}>
+        <Agent />
+      </Suspense>
+      <Suspense fallback={<p id="listed-fallback">…</p>}>
+        <Listed />
+      </Suspense>
+      <Suspense fallback={<p id="greeting-fallback">Welcome</p>}>
+        <Greeting />
+      </Suspense>
+    </Doc>
+  );
+}
+
+function Agent(): ReactNode {
+  return <p id="agent">{useRenderContext().headers.get('user-agent')}</p>;
+}
+
+function Listed(): ReactNode {
+  return <p id="listed">{[...useRenderContext().request.headers.keys()].join(',')}</p>;
+}
+
+describe('prerenderShell with shared headers', () => {
+  test('the shell reads the shared headers; any other header, listing them, and cookies are holes', async () => {
+    const shell = await prerenderShell(<LocalShop />, {
+      url: URL_,
+      headers: { 'accept-language': 'fr-FR' },
+      onError: () => {},
+    });
+    expect(shell.kind).toBe('partial');
+    expect([...shell.holes].sort()).toEqual(['Agent', 'Greeting', 'Listed']);
+    const prelude = shell.prelude.join('');
+    expect(prelude).toContain('<h1 id="title">Boutique</h1>');
+    expect(prelude).not.toContain('Mozilla');
+    const request = new Request(URL_, {
+      headers: {
+        'accept-language': 'fr-FR',
+        'user-agent': 'Mozilla/5.0 Chrome/120',
+        cookie: 'name=Ada',
+      },
+    });
+    const html = await (await resumeShell(shell, <LocalShop />, { request })).text();
+    expect(html).toContain('<h1 id="title">Boutique</h1>');
+    expect(html).toContain('Mozilla/5.0 Chrome/120');
+    expect(html).toContain('Hello Ada');
+    expect(html).toContain('accept-language,cookie,user-agent');
+  });
+
+  test('without shared headers, reading any header outside a boundary makes the page dynamic', async () => {
+    const warnings: unknown[] = [];
+    const shell = await prerenderShell(<LocalShop />, {
+      url: URL_,
+      onError: (error) => warnings.push(error),
+    });
+    expect(shell.kind).toBe('dynamic');
+    expect((warnings[0] as KilnError).code).toBe('KILN_DYNAMIC_SHELL');
+  });
+
+  test('credentials are never shared headers', async () => {
+    for (const name of ['cookie', 'Authorization', 'proxy-authorization']) {
+      await expect(
+        prerenderShell(<LocalShop />, { url: URL_, headers: { [name]: 'x' } }),
+      ).rejects.toMatchObject({ code: 'KILN_INVALID_SHELL_HEADERS' });
+    }
+  });
+});
+
 describe('prerenderShell + resumeShell', () => {
   test('a boundary that reads a cookie is a hole: the shell holds no visitor, each resume its own', async () => {
     const pre = collect();

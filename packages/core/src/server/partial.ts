@@ -112,7 +112,19 @@ export interface PrerenderOptions
   extends Omit<RenderOptions, 'request' | 'mode' | 'nonce' | 'isBot' | 'trustProxy'> {
   /** The page's absolute URL (path and query included). */
   url: string | URL;
+  /**
+   * Request headers every request resuming this shell agrees on (for a cache, the headers its
+   * key holds: `accept-language`, say). The shell is rendered with them: `ctx.headers.get()`
+   * and `has()` of these names answer in the shell instead of making a hole, and plugins see
+   * them too. Any other header, the cookies, and listing the headers still suspend. A
+   * `cookie`, `authorization` or `proxy-authorization` here is refused: a shell is never
+   * rendered with credentials.
+   */
+  headers?: HeadersInit;
 }
+
+/** Headers that carry a visitor's credentials: never in a shell. */
+const CREDENTIAL_HEADERS = new Set(['cookie', 'authorization', 'proxy-authorization']);
 
 const SHELL_END = '</body></html>';
 const SHELL_END_BYTES = Buffer.from(SHELL_END);
@@ -193,8 +205,8 @@ class PrerenderRun implements PartialRun {
   /** Set when the shell itself waited for request input (the prelude is empty). */
   dynamicShell: KilnError | undefined;
 
-  constructor() {
-    this.guard = createGuard();
+  constructor(shared: ReadonlySet<string>) {
+    this.guard = createGuard(shared);
     this.view = new ContextView(this.guard);
     this.nonce = placeholderNonce();
   }
@@ -353,9 +365,18 @@ class PrerenderRun implements PartialRun {
  * ```
  */
 export async function prerenderShell(app: ReactNode, options: PrerenderOptions): Promise<Shell> {
-  const { url, onError, ...rest } = options;
+  const { url, onError, headers: given, ...rest } = options;
   const pageUrl = new URL(url);
-  const run = new PrerenderRun();
+  const shared = new Headers(given);
+  for (const name of shared.keys()) {
+    if (CREDENTIAL_HEADERS.has(name)) {
+      throw new KilnError(
+        'KILN_INVALID_SHELL_HEADERS',
+        `prerenderShell({ headers }) got a ${name} header: a shell is shared by every visitor and is never rendered with credentials; pass only headers that every request resuming the shell agrees on (such as accept-language), and read credentials in a hole`,
+      );
+    }
+  }
+  const run = new PrerenderRun(new Set(shared.keys()));
   const failures: unknown[] = [];
   const report = (error: unknown, info: RenderErrorInfo): void => {
     if (error === run.dynamicShell) return;
@@ -369,7 +390,7 @@ export async function prerenderShell(app: ReactNode, options: PrerenderOptions):
     withContextView(app, run.view),
     {
       ...rest,
-      request: new Request(pageUrl, { method: 'GET' }),
+      request: new Request(pageUrl, { method: 'GET', headers: shared }),
       mode: 'stream',
       nonce: run.nonce,
       onError: report,

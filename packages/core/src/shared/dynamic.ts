@@ -24,13 +24,18 @@ export interface PrerenderGuard {
   readonly hole: Promise<never>;
   /** What each suspended read was (`cookies`, `<Dynamic>`, …), in order. */
   readonly reads: string[];
+  /**
+   * The request headers the shell may read (lower-cased): those every request resuming it
+   * agrees on, such as a cache key's `vary` headers. Any other header read suspends.
+   */
+  readonly shared: ReadonlySet<string>;
 }
 
 type Guarded = { [PRERENDER]?: PrerenderGuard };
 
-/** Creates the guard of one pre-render. */
-export function createGuard(): PrerenderGuard {
-  return { hole: new Promise<never>(() => {}), reads: [] };
+/** Creates the guard of one pre-render; `shared`: the header names the shell may read. */
+export function createGuard(shared: ReadonlySet<string> = new Set()): PrerenderGuard {
+  return { hole: new Promise<never>(() => {}), reads: [], shared };
 }
 
 /** Marks `ctx` (the render's own context, as plugins see it) as pre-rendering under `guard`. */
@@ -89,10 +94,84 @@ export function isPrerendering(ctx: RenderContext | undefined): boolean {
   return guardOf(ctx) !== undefined;
 }
 
-/** The request as components see it during a pre-render: only the URL and the method. */
+/**
+ * The request headers as components see them in a pre-render with shared headers: `get` and
+ * `has` of a shared name answer; any other name, and every way to list or change the headers,
+ * suspends (the read is recorded with the header's name).
+ */
+class SharedHeaders extends Headers {
+  private readonly guard: PrerenderGuard;
+
+  constructor(source: Headers, guard: PrerenderGuard) {
+    super();
+    this.guard = guard;
+    for (const name of guard.shared) {
+      const value = source.get(name);
+      if (value !== null) super.set(name, value);
+    }
+  }
+
+  private check(name: string): void {
+    if (!this.guard.shared.has(name.toLowerCase())) postpone(this.guard, `header ${name}`);
+  }
+
+  override get(name: string): string | null {
+    this.check(name);
+    return super.get(name);
+  }
+
+  override has(name: string): boolean {
+    this.check(name);
+    return super.has(name);
+  }
+
+  override getSetCookie(): string[] {
+    postpone(this.guard, 'headers');
+    return [];
+  }
+
+  override forEach(): void {
+    postpone(this.guard, 'headers');
+  }
+
+  override entries(): HeadersIterator<[string, string]> {
+    postpone(this.guard, 'headers');
+    return super.entries();
+  }
+
+  override keys(): HeadersIterator<string> {
+    postpone(this.guard, 'headers');
+    return super.keys();
+  }
+
+  override values(): HeadersIterator<string> {
+    postpone(this.guard, 'headers');
+    return super.values();
+  }
+
+  override [Symbol.iterator](): HeadersIterator<[string, string]> {
+    postpone(this.guard, 'headers');
+    return super[Symbol.iterator]();
+  }
+
+  override set(): void {
+    postpone(this.guard, 'headers');
+  }
+
+  override append(): void {
+    postpone(this.guard, 'headers');
+  }
+
+  override delete(): void {
+    postpone(this.guard, 'headers');
+  }
+}
+
+/** The request as components see it during a pre-render: the URL, the method and the shared headers. */
 class GuardedRequest implements RequestInfo {
   private readonly target: RequestInfo;
   private readonly guard: PrerenderGuard;
+  private sharedHeaders: SharedHeaders | undefined;
 
   constructor(target: RequestInfo, guard: PrerenderGuard) {
     this.target = target;
@@ -108,8 +187,9 @@ class GuardedRequest implements RequestInfo {
   }
 
   get headers(): Headers {
-    postpone(this.guard, 'headers');
-    return this.target.headers;
+    if (this.guard.shared.size === 0) postpone(this.guard, 'headers');
+    this.sharedHeaders ??= new SharedHeaders(this.target.headers, this.guard);
+    return this.sharedHeaders;
   }
 
   get cookies(): Readonly<Record<string, string>> {
