@@ -98,80 +98,94 @@ export function isPrerendering(ctx: RenderContext | undefined): boolean {
  * The request headers as components see them in a pre-render with shared headers: `get` and
  * `has` of a shared name answer; any other name, and every way to list or change the headers,
  * suspends (the read is recorded with the header's name).
+ *
+ * Defined on first use: in Node 20 the first touch of the global `Headers` loads the fetch
+ * implementation, which opens a handle on stderr, and importing Kiln must have no effect.
  */
-class SharedHeaders extends Headers {
-  private readonly guard: PrerenderGuard;
+function defineSharedHeaders() {
+  return class SharedHeaders extends Headers {
+    private readonly guard: PrerenderGuard;
 
-  constructor(source: Headers, guard: PrerenderGuard) {
-    super();
-    this.guard = guard;
-    for (const name of guard.shared) {
-      const value = source.get(name);
-      if (value !== null) super.set(name, value);
+    constructor(source: Headers, guard: PrerenderGuard) {
+      super();
+      this.guard = guard;
+      for (const name of guard.shared) {
+        const value = source.get(name);
+        if (value !== null) super.set(name, value);
+      }
     }
-  }
 
-  private check(name: string): void {
-    if (!this.guard.shared.has(name.toLowerCase())) postpone(this.guard, `header ${name}`);
-  }
+    private check(name: string): void {
+      if (!this.guard.shared.has(name.toLowerCase())) postpone(this.guard, `header ${name}`);
+    }
 
-  override get(name: string): string | null {
-    this.check(name);
-    return super.get(name);
-  }
+    override get(name: string): string | null {
+      this.check(name);
+      return super.get(name);
+    }
 
-  override has(name: string): boolean {
-    this.check(name);
-    return super.has(name);
-  }
+    override has(name: string): boolean {
+      this.check(name);
+      return super.has(name);
+    }
 
-  override getSetCookie(): string[] {
-    postpone(this.guard, 'headers');
-    return [];
-  }
+    override getSetCookie(): string[] {
+      postpone(this.guard, 'headers');
+      return [];
+    }
 
-  override forEach(): void {
-    postpone(this.guard, 'headers');
-  }
+    override forEach(): void {
+      postpone(this.guard, 'headers');
+    }
 
-  override entries(): HeadersIterator<[string, string]> {
-    postpone(this.guard, 'headers');
-    return super.entries();
-  }
+    override entries(): HeadersIterator<[string, string]> {
+      postpone(this.guard, 'headers');
+      return super.entries();
+    }
 
-  override keys(): HeadersIterator<string> {
-    postpone(this.guard, 'headers');
-    return super.keys();
-  }
+    override keys(): HeadersIterator<string> {
+      postpone(this.guard, 'headers');
+      return super.keys();
+    }
 
-  override values(): HeadersIterator<string> {
-    postpone(this.guard, 'headers');
-    return super.values();
-  }
+    override values(): HeadersIterator<string> {
+      postpone(this.guard, 'headers');
+      return super.values();
+    }
 
-  override [Symbol.iterator](): HeadersIterator<[string, string]> {
-    postpone(this.guard, 'headers');
-    return super[Symbol.iterator]();
-  }
+    override [Symbol.iterator](): HeadersIterator<[string, string]> {
+      postpone(this.guard, 'headers');
+      return super[Symbol.iterator]();
+    }
 
-  override set(): void {
-    postpone(this.guard, 'headers');
-  }
+    override set(): void {
+      postpone(this.guard, 'headers');
+    }
 
-  override append(): void {
-    postpone(this.guard, 'headers');
-  }
+    override append(): void {
+      postpone(this.guard, 'headers');
+    }
 
-  override delete(): void {
-    postpone(this.guard, 'headers');
-  }
+    override delete(): void {
+      postpone(this.guard, 'headers');
+    }
+  };
+}
+
+type SharedHeadersClass = ReturnType<typeof defineSharedHeaders>;
+let sharedHeadersClass: SharedHeadersClass | undefined;
+
+/** `source`'s shared headers, as the guarded view of a pre-render hands them out. */
+function sharedHeadersOf(source: Headers, guard: PrerenderGuard): Headers {
+  sharedHeadersClass ??= defineSharedHeaders();
+  return new sharedHeadersClass(source, guard);
 }
 
 /** The request as components see it during a pre-render: the URL, the method and the shared headers. */
 class GuardedRequest implements RequestInfo {
   private readonly target: RequestInfo;
   private readonly guard: PrerenderGuard;
-  private sharedHeaders: SharedHeaders | undefined;
+  private sharedHeaders: Headers | undefined;
 
   constructor(target: RequestInfo, guard: PrerenderGuard) {
     this.target = target;
@@ -188,7 +202,7 @@ class GuardedRequest implements RequestInfo {
 
   get headers(): Headers {
     if (this.guard.shared.size === 0) postpone(this.guard, 'headers');
-    this.sharedHeaders ??= new SharedHeaders(this.target.headers, this.guard);
+    this.sharedHeaders ??= sharedHeadersOf(this.target.headers, this.guard);
     return this.sharedHeaders;
   }
 
