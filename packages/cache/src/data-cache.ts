@@ -5,6 +5,7 @@ import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { PageCacheControl } from './control';
 import { KilnCacheError } from './errors';
 import { invalidateIn } from './invalidation';
+import { CREDENTIAL_HEADERS } from './request';
 import { type Flight, SingleFlight } from './single-flight';
 import type { InvalidateTarget, Store } from './store';
 
@@ -159,8 +160,6 @@ interface Hint {
   readonly maxAgeMs: number | undefined;
   readonly privateScope: boolean;
 }
-
-const CREDENTIAL_HEADERS = ['cookie', 'authorization', 'proxy-authorization'];
 
 /** Headers `HttpLink` and Apollo Client add on their own; they do not change the result. */
 const TRANSPORT_HEADERS = new Set([

@@ -18,7 +18,7 @@ import type { PageCacheOptions } from './page-cache';
 import { keyedView, keyOf, pagePolicy, unshareableResponse } from './page-policy';
 import { controlPlugin } from './page-render';
 import { withCacheInfo } from './page-result';
-import { withUrl } from './request';
+import { CREDENTIAL_HEADERS, withUrl } from './request';
 import type { InvalidateTarget, Store } from './store';
 import { freshness, type Lifetime, lifetime, retention, revalidate } from './swr';
 
@@ -142,9 +142,6 @@ function unstorableShell(shell: Shell): string | undefined {
   return unshareableResponse(shell.status, headers);
 }
 
-/** Headers that carry a visitor's credentials: never handed to a pre-render. */
-const CREDENTIALS = new Set(['cookie', 'authorization', 'proxy-authorization']);
-
 /**
  * The headers a shell is pre-rendered with: the `vary` headers, which the key holds, so every
  * request served from the shell agrees on them (credentials excepted, whatever `vary` says).
@@ -152,7 +149,7 @@ const CREDENTIALS = new Set(['cookie', 'authorization', 'proxy-authorization']);
 function sharedHeaders(vary: readonly string[], request: RequestInfo): Headers {
   const headers = new Headers();
   for (const name of vary) {
-    if (CREDENTIALS.has(name)) continue;
+    if (CREDENTIAL_HEADERS.includes(name)) continue;
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }

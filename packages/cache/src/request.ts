@@ -1,6 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { RenderOptions, RequestInfo } from '@kiln/core';
 
+/** Request headers that carry a visitor's credentials. */
+export const CREDENTIAL_HEADERS: readonly string[] = [
+  'cookie',
+  'authorization',
+  'proxy-authorization',
+];
+
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
