@@ -169,17 +169,12 @@ function nodeUrl(
     protocol = proxy.protocol ?? protocol;
     hostValue = proxy.host ?? hostValue;
   }
-  let host = parseHost(hostValue);
-  if (host === undefined) {
-    host = 'localhost';
-    if (hostValue !== null) {
-      reportProblem(
-        options,
-        'KILN_INVALID_HOST',
-        `the request's host ${JSON.stringify(hostValue.slice(0, 100))} is not host[:port] and is ignored; ctx.url uses localhost. Send a valid Host header (or, behind a trusted proxy, pass trustProxy: true)`,
-      );
-    }
-  }
+  const host = strictHost(
+    hostValue,
+    options,
+    (value) =>
+      `the request's host ${value} is not host[:port] and is ignored; ctx.url uses localhost. Send a valid Host header (or, behind a trusted proxy, pass trustProxy: true)`,
+  );
   const path = pathOfTarget(target);
   if (path === undefined) {
     reportProblem(
@@ -195,22 +190,36 @@ function nodeUrl(
   }
 }
 
+/**
+ * `value` as a host when it is a strict `host[:port]` (normalised), else `localhost`; a value
+ * that is not is reported with `problem` (given the value, quoted and cut to 100 characters).
+ */
+function strictHost(
+  value: string | null,
+  options: NormalizeOptions | undefined,
+  problem: (quoted: string) => string,
+): string {
+  const host = parseHost(value);
+  if (host !== undefined) return host;
+  if (value !== null) {
+    reportProblem(options, 'KILN_INVALID_HOST', problem(JSON.stringify(value.slice(0, 100))));
+  }
+  return 'localhost';
+}
+
 /** A Web request's `url` with the scheme and host a trusted proxy forwarded, by the rules of a Node request's. */
 function forwardedUrl(url: URL, headers: Headers, options: NormalizeOptions): URL {
   const proxy = forwarded(headers, options);
   if (proxy.protocol === undefined && proxy.host === undefined) return url;
-  let host = url.host;
-  if (proxy.host !== undefined) {
-    const parsed = parseHost(proxy.host);
-    if (parsed === undefined) {
-      reportProblem(
-        options,
-        'KILN_INVALID_HOST',
-        `the X-Forwarded-Host header ${JSON.stringify(proxy.host.slice(0, 100))} is not host[:port] and is ignored; ctx.url uses localhost. Fix the proxy's configuration`,
-      );
-    }
-    host = parsed ?? 'localhost';
-  }
+  const host =
+    proxy.host === undefined
+      ? url.host
+      : strictHost(
+          proxy.host,
+          options,
+          (value) =>
+            `the X-Forwarded-Host header ${value} is not host[:port] and is ignored; ctx.url uses localhost. Fix the proxy's configuration`,
+        );
   // Built anew: the `host` setter would keep the internal port when the forwarded host has none.
   return new URL(`${proxy.protocol ?? url.protocol}//${host}${url.pathname}${url.search}`);
 }
