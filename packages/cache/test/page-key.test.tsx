@@ -153,6 +153,12 @@ async function serveOrigin(cache: {
   return { server, get };
 }
 
+/** The header lines a proxy adds for a visitor of `proto://host`. */
+const forwardedFor = (host: string, proto = 'https') => [
+  `x-forwarded-host: ${host}`,
+  `x-forwarded-proto: ${proto}`,
+];
+
 describe('behind a trusted proxy, the key holds the origin the page was rendered for', () => {
   // The proxy's own Host (app.internal:3000) is the same for every visitor; the forwarded host
   // and scheme are what the page renders with. A key without them would let one forged
@@ -161,21 +167,15 @@ describe('behind a trusted proxy, the key holds the origin the page was rendered
     const pages = pageCache({ store: memoryStore(), ttl: 60_000 });
     const app = await serveOrigin(pages);
     try {
-      const forged = await app.get('/products', [
-        'x-forwarded-host: evil.example',
-        'x-forwarded-proto: https',
-      ]);
+      const forged = await app.get('/products', forwardedFor('evil.example'));
       expect(forged).toMatchObject({ cache: 'miss', canonical: 'https://evil.example/products' });
       await pages.idle();
-      const shop = ['x-forwarded-host: shop.example', 'x-forwarded-proto: https'];
+      const shop = forwardedFor('shop.example');
       expect(await app.get('/products', shop)).toMatchObject({
         cache: 'miss',
         canonical: 'https://shop.example/products',
       });
-      const downgraded = await app.get('/products', [
-        'x-forwarded-host: shop.example',
-        'x-forwarded-proto: http',
-      ]);
+      const downgraded = await app.get('/products', forwardedFor('shop.example', 'http'));
       expect(downgraded).toMatchObject({
         cache: 'miss',
         canonical: 'http://shop.example/products',
@@ -185,9 +185,10 @@ describe('behind a trusted proxy, the key holds the origin the page was rendered
         cache: 'hit',
         canonical: 'https://shop.example/products',
       });
-      expect(
-        await app.get('/products', ['x-forwarded-host: evil.example', 'x-forwarded-proto: https']),
-      ).toMatchObject({ cache: 'hit', canonical: 'https://evil.example/products' });
+      expect(await app.get('/products', forwardedFor('evil.example'))).toMatchObject({
+        cache: 'hit',
+        canonical: 'https://evil.example/products',
+      });
     } finally {
       await app.server.close();
     }
@@ -197,13 +198,10 @@ describe('behind a trusted proxy, the key holds the origin the page was rendered
     const shells = partialCache({ store: memoryStore(), ttl: 60_000 });
     const app = await serveOrigin(shells);
     try {
-      const forged = await app.get('/products', [
-        'x-forwarded-host: evil.example',
-        'x-forwarded-proto: https',
-      ]);
+      const forged = await app.get('/products', forwardedFor('evil.example'));
       expect(forged).toMatchObject({ cache: 'miss', canonical: 'https://evil.example/products' });
       await shells.idle();
-      const shop = ['x-forwarded-host: shop.example', 'x-forwarded-proto: https'];
+      const shop = forwardedFor('shop.example');
       expect(await app.get('/products', shop)).toMatchObject({
         cache: 'miss',
         canonical: 'https://shop.example/products',

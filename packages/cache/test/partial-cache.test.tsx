@@ -26,21 +26,33 @@ function Catalog(props: { counter: Counter; version: string }): ReactNode {
   return <h1>Catalog {props.version}</h1>;
 }
 
-function Page(props: { counter: Counter; version?: string; holes?: boolean }): ReactNode {
+/** The shop's document around `children`. */
+function Doc(props: { lang?: string; children: ReactNode }): ReactNode {
   return (
-    <html lang="en">
+    <html lang={props.lang ?? 'en'}>
       <head>
         <title>shop</title>
       </head>
-      <body>
-        <Catalog counter={props.counter} version={props.version ?? 'v1'} />
-        {props.holes === false ? null : (
-          <Suspense fallback={<p id="greeting">Welcome</p>}>
-            <Greeting />
-          </Suspense>
-        )}
-      </body>
+      <body>{props.children}</body>
     </html>
+  );
+}
+
+function Page(props: {
+  counter: Counter;
+  version?: string;
+  holes?: boolean;
+  lang?: string;
+}): ReactNode {
+  return (
+    <Doc lang={props.lang}>
+      <Catalog counter={props.counter} version={props.version ?? 'v1'} />
+      {props.holes === false ? null : (
+        <Suspense fallback={<p id="greeting">Welcome</p>}>
+          <Greeting />
+        </Suspense>
+      )}
+    </Doc>
   );
 }
 
@@ -54,31 +66,20 @@ function Missing(props: { counter: Counter }): ReactNode {
 function Localised(props: { counter: Counter }): ReactNode {
   const language = useRenderContext().headers.get('accept-language') ?? 'en';
   return (
-    <html lang={language}>
-      <head>
-        <title>shop</title>
-      </head>
-      <body>
-        <Catalog counter={props.counter} version={language.startsWith('fr') ? 'fr' : 'en'} />
-        <Suspense fallback={<p id="greeting">Welcome</p>}>
-          <Greeting />
-        </Suspense>
-      </body>
-    </html>
+    <Page
+      counter={props.counter}
+      version={language.startsWith('fr') ? 'fr' : 'en'}
+      lang={language}
+    />
   );
 }
 
 function ReadsCookieHeader(): ReactNode {
   const cookie = useRenderContext().headers.get('cookie');
   return (
-    <html lang="en">
-      <head>
-        <title>shop</title>
-      </head>
-      <body>
-        <p>{cookie ?? 'no cookie'}</p>
-      </body>
-    </html>
+    <Doc>
+      <p>{cookie ?? 'no cookie'}</p>
+    </Doc>
   );
 }
 
