@@ -47,6 +47,7 @@ import { GraphQLScalarType } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { parse as parseHtml } from 'parse5';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type ApolloBufferedState, browserCacheOf } from './support/apollo-state';
 import {
   CORPUS,
   cssString,
@@ -718,6 +719,7 @@ describe('hostile data in every place Kiln writes HTML', () => {
                     headers: { ...forwardHeaders(ctx), 'user-agent': 'kiln-server' },
                   }),
                 }),
+              directResults: url.searchParams.get('direct') !== 'off',
             }),
           ],
           onError: (error, info) => renderErrors.push({ error, phase: info.phase }),
@@ -756,7 +758,7 @@ describe('hostile data in every place Kiln writes HTML', () => {
     const keys = findAll(doc, 'script').map((s) => attr(s, 'data-kiln-state'));
     expect(keys.filter(Boolean).sort()).toEqual(['apollo', STATE_KEY]);
 
-    const { cache } = stateOf(doc, 'apollo') as { cache: Record<string, unknown> };
+    const cache = browserCacheOf(stateOf(doc, 'apollo') as ApolloBufferedState);
     expectCacheTexts(cache, 'shell');
     expectCacheTexts(cache, 'late');
     expect((cache[`Page:${CORPUS[0]}`] as { title: string }).title).toBe(JOINED);
@@ -862,15 +864,33 @@ describe('hostile data in every place Kiln writes HTML', () => {
     expect(Object.hasOwn(json, '__proto__')).toBe(true);
     expect(Object.getPrototypeOf(json)).toBe(Object.prototype);
 
-    // Apollo's cache turns the `__proto__` key into the object's prototype (its DeepMerger
-    // assigns it); @kiln/serialize refuses such an object, so the buffered page is sent
-    // without the Apollo cache and the refusal is reported.
+    // Buffered, the result the hook read as fetched travels as a write, like the streamed one:
+    // exactly as the GraphQL server sent it.
     const buffered = await get('/json?mode=buffer');
     expect(buffered.status).toBe(200);
     expect(buffered.html).toMatch(/<\/html>$/);
     const bufferedDoc = parseDocument(buffered.html);
     expectNoInjectedMarkup(bufferedDoc);
-    expect(findAll(bufferedDoc, 'script').map(scriptKind)).toEqual(['module']);
+    expect(findAll(bufferedDoc, 'script').map(scriptKind)).toEqual(['module', 'state']);
+    expect(renderErrors).toEqual([]);
+    const written = (stateOf(bufferedDoc, 'apollo') as ApolloBufferedState).w ?? [];
+    expect(written).toHaveLength(1);
+    const bufferedJson = (written[0]![2] as { probe: { json: Record<string, unknown> } }).probe
+      .json;
+    expect(sameValue(bufferedJson, JSON.parse(PROTO_JSON))).toBe(true);
+    expect(Object.hasOwn(bufferedJson, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(bufferedJson)).toBe(Object.prototype);
+
+    // Once in Apollo's cache, the `__proto__` key becomes the object's prototype (its
+    // DeepMerger assigns it); @kiln/serialize refuses such an object, so a buffered page whose
+    // cache holds it is sent without the Apollo cache and the refusal is reported.
+    renderErrors.length = 0;
+    const eager = await get('/json?mode=buffer&direct=off');
+    expect(eager.status).toBe(200);
+    expect(eager.html).toMatch(/<\/html>$/);
+    const eagerDoc = parseDocument(eager.html);
+    expectNoInjectedMarkup(eagerDoc);
+    expect(findAll(eagerDoc, 'script').map(scriptKind)).toEqual(['module']);
     expect(renderErrors).toHaveLength(1);
     const reported = renderErrors[0]!.error as { code?: string; cause?: { code?: string } };
     expect([reported.code, reported.cause?.code]).toEqual(['KILN_PLUGIN_ERROR', 'CLASS_INSTANCE']);

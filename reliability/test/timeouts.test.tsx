@@ -30,6 +30,7 @@ import {
 } from '@kiln/test-utils';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ApolloBufferedState, browserCacheOf } from './support/apollo-state';
 import { GREETING, LATE_FROM_BROWSER, TimeoutPage } from './support/timeouts-app';
 
 /**
@@ -259,8 +260,8 @@ describe('a boundary whose data never arrives', () => {
     }
     // The state holds the shell's data, and nothing for the boundary that timed out.
     const stateScript = findAll(doc, 'script').find((s) => attr(s, 'data-kiln-state') === 'apollo');
-    const state = parse(textOf(stateScript!)) as { cache: { ROOT_QUERY: Record<string, unknown> } };
-    expect(state.cache.ROOT_QUERY).toEqual({ __typename: 'Query', greeting: GREETING });
+    const cache = browserCacheOf(parse(textOf(stateScript!)) as ApolloBufferedState);
+    expect(cache.ROOT_QUERY).toEqual({ __typename: 'Query', greeting: GREETING });
   });
 
   it('in Chromium the page hydrates and the browser renders the boundary with its own data', async () => {

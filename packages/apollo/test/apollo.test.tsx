@@ -7,8 +7,10 @@ import { attr, findAll, parseDocument, textOf } from '@kiln/test-utils';
 import { renderToString } from 'react-dom/server';
 import { prerenderToNodeStream } from 'react-dom/static';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ServerRecord } from '../src/client/server-record';
 import { apollo, forwardHeaders, KilnApolloError } from '../src/index';
 import { KilnApolloProvider } from '../src/shared/provider';
+import type { BufferedState } from '../src/shared/transport';
 import { Errors, Mixed, Policies, Shop, SuspenseShop } from './fixtures/app';
 import {
   createTestSchema,
@@ -17,7 +19,7 @@ import {
   type TestGraphQLServer,
 } from './fixtures/graphql-server';
 import { streamedChunks } from './fixtures/lifecycle';
-import { httpClient, render } from './fixtures/render';
+import { countingBrowserClient, httpClient, render } from './fixtures/render';
 
 let gql: TestGraphQLServer;
 
@@ -169,28 +171,18 @@ describe('suspense hooks and streaming', () => {
   it('puts the final cache in a buffered page, from which the client renders the same HTML without a request', async () => {
     const out = await render(gql.url, <Shop />, { mode: 'buffer', cookie: 'user=Ada' });
     const state = bufferedState(out.html);
-    const cache = new InMemoryCache();
-    cache.restore(state.cache as never);
-    let requests = 0;
-    const browser = new ApolloClient({
-      cache,
-      link: new SchemaLink({
-        schema: createTestSchema({ stamp: 0, productCount: 0, reviewDelayMs: 0 }),
-        context: () => {
-          requests++;
-          return {};
-        },
-      }),
-    });
+    const browser = countingBrowserClient();
+    // the browser half: the cache, then the results the server's hooks read as fetched
+    new ServerRecord().applyBuffered(state as BufferedState, browser.client);
     const clientHtml = renderToString(
-      <KilnApolloProvider client={browser} wrappers={{}}>
+      <KilnApolloProvider client={browser.client} wrappers={{}}>
         <Shop />
       </KilnApolloProvider>,
     );
-    expect(requests).toBe(0);
+    expect(browser.requests()).toBe(0);
     const body = /<body>([\s\S]*?)<script/.exec(out.html)?.[1];
     expect(body).toBe(clientHtml);
-    browser.stop();
+    browser.client.stop();
   });
 });
 

@@ -9,6 +9,7 @@ import {
   type StreamChunk,
   type WireError,
   type WireKey,
+  type WireWrite,
 } from '../shared/transport';
 
 interface CacheWriter {
@@ -53,6 +54,7 @@ export class ServerRecord {
   applyBuffered(state: BufferedState, client: ApolloClient): void {
     client.cache.restore(state.cache as never);
     this.addDocs(state.d);
+    this.write(state.w, client);
     this.addErrors(state.e);
     this.addServed(state.s);
   }
@@ -62,27 +64,30 @@ export class ServerRecord {
     if (typeof text !== 'string') return;
     const chunk = parse(text) as StreamChunk;
     this.addDocs(chunk.d);
-    const writes = chunk.w;
-    if (writes && writes.length > 0) {
-      const cache = client.cache as unknown as CacheWriter & ApolloClient['cache'];
-      cache.batch({
-        update: () => {
-          for (const [docId, variables, result, dataId, overwrite] of writes) {
-            cache.write({
-              query: this.documentById(docId),
-              variables,
-              result,
-              ...(dataId === undefined ? {} : { dataId }),
-              ...(overwrite ? { overwrite } : {}),
-            });
-          }
-        },
-      });
-    }
+    this.write(chunk.w, client);
     this.addErrors(chunk.e);
     this.addServed(chunk.s);
     this.addRunning(chunk.p);
     this.finishRunning(chunk.f);
+  }
+
+  /** Replays the server's cache writes, in order, into `client`'s cache. */
+  private write(writes: readonly WireWrite[] | undefined, client: ApolloClient): void {
+    if (!writes || writes.length === 0) return;
+    const cache = client.cache as unknown as CacheWriter & ApolloClient['cache'];
+    cache.batch({
+      update: () => {
+        for (const [docId, variables, result, dataId, overwrite] of writes) {
+          cache.write({
+            query: this.documentById(docId),
+            variables,
+            result,
+            ...(dataId === undefined ? {} : { dataId }),
+            ...(overwrite ? { overwrite } : {}),
+          });
+        }
+      },
+    });
   }
 
   /** The stream ended: whatever the server did not finish, the browser fetches itself. */

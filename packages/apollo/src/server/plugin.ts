@@ -15,6 +15,7 @@ import { prerenderToNodeStream } from 'react-dom/static';
 import { KilnApolloError } from '../shared/errors';
 import { KilnApolloProvider } from '../shared/provider';
 import { isValidKey, queueName, type StreamChunk } from '../shared/transport';
+import { directResultsObstacle } from './direct-results';
 import { emptyStats, RequestSession, type ShellSnapshot } from './session';
 import { serverHookWrappers } from './ssr-hooks';
 
@@ -53,6 +54,20 @@ export interface ApolloPluginOptions {
    * the shell. Default: none.
    */
   personal?: (operation: PersonalOperation) => boolean;
+  /**
+   * Serve each hook on the server the result fetched for it, instead of writing the result into
+   * the request's normalised cache and reading it back: on the server that cache lives for one
+   * request, so the write and the read are mostly wasted. The cache still gets every result, in
+   * the order they arrived, before anything else reads or changes it (another query, a
+   * fragment, an extract), and the browser gets the same writes Apollo would have made.
+   *
+   * Used only where a read returns what was written: an `InMemoryCache` with no `read`,
+   * `merge` or `scalar` policies and no `dataMasking`, for queries without `@defer` or
+   * `@client` fetched with `errorPolicy: 'none'`. Otherwise, or with `false`, every result goes
+   * through the normalised cache as in Apollo. `diagnostics.plugins.apollo.direct` counts the
+   * reads served this way. Default `true`.
+   */
+  directResults?: boolean;
 }
 
 /**
@@ -183,7 +198,8 @@ function SessionProvider(props: { pending: TrackedOpen; children?: ReactNode }):
  * Diagnostics (`result.diagnostics.plugins.apollo`): `passes` (whole-tree renders),
  * `operations` (GraphQL operations sent), `fetches` (of those, started by Kiln),
  * `waterfallDepth`, `waitingMs` (time with at least one request in flight), `bytes` (of data
- * sent to the browser), `errors`.
+ * sent to the browser), `errors`, `direct` (hook reads answered from the fetched result; see
+ * {@link ApolloPluginOptions.directResults}).
  *
  * @example
  * ```ts
@@ -240,6 +256,7 @@ export function apollo(options: ApolloPluginOptions): KilnPlugin {
         client.prioritizeCacheValues = true;
         const session = new RequestSession(client, {
           record: stream,
+          direct: options.directResults !== false && directResultsObstacle(client) === undefined,
           onError: (error) => ctx.reportError(error, { phase: 'plugin', plugin: 'apollo' }),
         });
         const personal = options.personal;

@@ -3,7 +3,7 @@ import { ApolloLink } from '@apollo/client';
 import { getSuspenseCache } from '@apollo/client/react/internal';
 import { canonicalStringify } from '@apollo/client/utilities';
 import type { DocumentNode } from 'graphql';
-import { BREAK, print, visit } from 'graphql';
+import { print, visit } from 'graphql';
 import { Observable } from 'rxjs';
 import {
   type BufferedState,
@@ -13,6 +13,7 @@ import {
   type WireKey,
   type WireWrite,
 } from '../shared/transport';
+import { DirectResults } from './direct-results';
 
 /** A promise React's `use()` reads synchronously once `status` is `fulfilled` (React's own protocol). */
 export type TrackedThenable = Promise<void> & {
@@ -61,6 +62,8 @@ export interface ApolloStats {
   waitingMs: number;
   bytes: number;
   errors: number;
+  /** Hook reads answered from the result the server fetched, with no normalised cache read. */
+  direct: number;
 }
 
 /** Figures of a request that has fetched and sent nothing yet. */
@@ -73,6 +76,7 @@ export function emptyStats(): ApolloStats {
     waitingMs: 0,
     bytes: 0,
     errors: 0,
+    direct: 0,
   };
 }
 
@@ -100,23 +104,27 @@ type CacheWrite = (options: CacheWriteOptions) => unknown;
 /** Context key through which a fetch learns from the link that its first result was written. */
 const INITIAL_RESULT = Symbol('kiln.apollo.initialResult');
 
-const deferredDocs = new WeakMap<DocumentNode, boolean>();
+const directiveNames = new WeakMap<DocumentNode, ReadonlySet<string>>();
+
+/** The names of the directives `query` uses (`defer`, `client`, …). */
+function directivesOf(query: DocumentNode): ReadonlySet<string> {
+  let names = directiveNames.get(query);
+  if (names === undefined) {
+    const found = new Set<string>();
+    visit(query, {
+      Directive(node) {
+        found.add(node.name.value);
+      },
+    });
+    names = found;
+    directiveNames.set(query, names);
+  }
+  return names;
+}
 
 /** Whether `query` has a `@defer` directive (its result arrives in parts). */
 function hasDefer(query: DocumentNode): boolean {
-  let found = deferredDocs.get(query);
-  if (found === undefined) {
-    found = false;
-    visit(query, {
-      Directive(node) {
-        if (node.name.value !== 'defer') return undefined;
-        found = true;
-        return BREAK;
-      },
-    });
-    deferredDocs.set(query, found);
-  }
-  return found;
+  return directivesOf(query).has('defer');
 }
 
 const now = (): number => performance.now();
@@ -157,6 +165,8 @@ export class RequestSession {
   private readonly onError: (error: unknown) => void;
   private readonly restoreCache: (() => void) | undefined;
   private readonly restoreSuspenseCache: () => void;
+  /** Serves hooks the fetched results (see {@link DirectResults}); undefined when the client cannot. */
+  private readonly direct: DirectResults | undefined;
   private inFlight = 0;
   /** Operations through the link plus server fetches not yet settled. */
   private active = 0;
@@ -172,7 +182,10 @@ export class RequestSession {
   private stopped = false;
   private abortReason: unknown;
 
-  constructor(client: ApolloClient, options: { record: boolean; onError(error: unknown): void }) {
+  constructor(
+    client: ApolloClient,
+    options: { record: boolean; direct: boolean; onError(error: unknown): void },
+  ) {
     this.client = client;
     this.onError = options.onError;
     this.record = options.record;
@@ -232,6 +245,8 @@ export class RequestSession {
         client.link,
       ]),
     );
+    // before the recording of writes, which then sees every write the direct results let through
+    this.direct = options.direct ? new DirectResults(client.cache, this.stats) : undefined;
     this.restoreCache = options.record ? this.recordWrites(client.cache) : undefined;
     this.restoreSuspenseCache = this.trackSuspenseCache();
   }
@@ -376,8 +391,20 @@ export class RequestSession {
 
   /** The state a buffered page embeds: the final cache and every failed query. */
   bufferedState(): BufferedState {
-    const state: BufferedState = { cache: this.client.cache.extract() };
-    if (this.allErrors.length > 0 || this.allServed.length > 0) {
+    let state: BufferedState;
+    if (this.direct) {
+      // the results kept aside go as writes, replayed in the browser after the cache
+      const { cache, writes } = this.direct.extractApart();
+      state = { cache };
+      if (writes.length > 0) {
+        state.w = writes.map(({ query, variables, data }) =>
+          this.wireWrite(query, variables, data),
+        );
+      }
+    } else {
+      state = { cache: this.client.cache.extract() };
+    }
+    if (this.allErrors.length > 0 || this.allServed.length > 0 || state.w) {
       const docs = this.newDocs();
       if (docs) state.d = docs;
     }
@@ -407,6 +434,7 @@ export class RequestSession {
     this.refs.clear();
     this.restoreSuspenseCache();
     this.restoreCache?.();
+    this.direct?.release();
     this.fetches.clear();
     this.pendingWrites = [];
     this.pendingErrors = [];
@@ -433,17 +461,29 @@ export class RequestSession {
     const context = deferred
       ? { ...userContext, [INITIAL_RESULT]: () => reachedInitial() }
       : userContext;
+    // A complete result the hooks can read as fetched skips the normalised write and read
+    // (DirectResults); anything else is written by Apollo as it arrives.
+    const direct =
+      this.direct?.active === true &&
+      !deferred &&
+      errorPolicy === 'none' &&
+      !directivesOf(query).has('client')
+        ? this.direct
+        : undefined;
     const request = this.client.query({
       query,
       variables: options.variables,
       errorPolicy,
-      fetchPolicy: 'network-only',
+      fetchPolicy: direct ? 'no-cache' : 'network-only',
       ...(context === undefined ? {} : { context: context as never }),
     } as ApolloClient.QueryOptions);
     const thenable = tracked(
       request.then(
         (result) => {
           if (result.error) this.fail(entry, query, key, result.error);
+          else if (direct && result.data != null && !this.stopped) {
+            this.keepDirect(direct, query, options.variables, result.data);
+          }
         },
         (error: unknown) => this.fail(entry, query, key, error),
       ),
@@ -474,6 +514,27 @@ export class RequestSession {
       this.busy(-1);
     });
     return entry;
+  }
+
+  /** Keeps a fetched result for the hooks, and (while streaming) sends it as Apollo's write would be. */
+  private keepDirect(
+    direct: DirectResults,
+    query: DocumentNode,
+    variables: OperationVariables | undefined,
+    data: unknown,
+  ): void {
+    // the document as Apollo writes and reads it (with __typename), the same object every time
+    const transformed = this.client.documentTransform.transformDocument(query);
+    direct.add(transformed, variables, data);
+    if (this.record) this.pendingWrites.push(this.wireWrite(transformed, variables, data));
+  }
+
+  private wireWrite(
+    query: DocumentNode,
+    variables: Record<string, unknown> | undefined,
+    data: unknown,
+  ): WireWrite {
+    return [this.docId(query), variables, data, 'ROOT_QUERY'];
   }
 
   private busy(delta: 1 | -1): void {

@@ -41,9 +41,11 @@ export interface StreamChunk {
   s?: WireKey[];
 }
 
-/** What buffered pages embed with `setState`: the final cache, the failed and the sent queries. */
+/** What buffered pages embed with `setState`: the final cache (and the results kept apart from it), the failed and the sent queries. */
 export interface BufferedState {
   cache: unknown;
+  /** Results the server served its hooks as fetched, written after `cache` in this order. */
+  w?: WireWrite[];
   d?: Record<number, string>;
   e?: WireError[];
   s?: WireKey[];
