@@ -25,6 +25,8 @@ export interface KilnShopRequest extends ShopRequest {
   mode: Exclude<RenderMode, 'auto'>;
   /** The incoming request; default: a `Request` to `/` carrying the `user` cookie. */
   request?: Request | import('node:http').IncomingMessage;
+  /** `apollo({ directResults })`; default `true` (the plugin's default). */
+  directResults?: boolean;
 }
 
 /** A Web `Request` to the shop for `user` (a guest when undefined). */
@@ -53,6 +55,7 @@ export function renderShopWithKiln(request: KilnShopRequest): Promise<RenderResu
     plugins: [
       apollo({
         makeClient: (ctx) => makeClient({ schema, user: ctx.cookies.user, onOperation, cache }),
+        directResults: request.directResults ?? true,
       }),
       emotion({ key: EMOTION_KEY }),
     ],

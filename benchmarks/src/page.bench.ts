@@ -7,7 +7,8 @@
  * `client.query()` into a fresh cache, then one `renderToString`: the limit of any data
  * strategy); the hand-rolled pipeline (`prerenderStatic` passes + `renderToString` + emotion's
  * `extractCriticalToChunks` + serialize-javascript); React's own stream collected at `onAllReady`
- * for the suspense variant; Kiln buffered and streamed for both variants (the whole document).
+ * for the suspense variant; Kiln buffered and streamed for both variants (the whole document), and
+ * Kiln buffered with `directResults: false` (every result written into the cache and read back).
  * Every row's page is checked before anything is timed.
  */
 import { compare, markdownTable, quick, type Row, saveResults } from './harness';
@@ -78,6 +79,12 @@ export default async function run(): Promise<string> {
           expect: full,
         });
       }
+      // the same page with every result written into the normalised cache and read back
+      candidates.push({
+        name: `Kiln buffered, ${variant === 'query' ? 'useQuery' : 'suspense'} page, directResults off`,
+        render: () => kilnShopHtml({ ...request, variant, mode: 'buffer', directResults: false }),
+        expect: full,
+      });
     }
   } catch (error) {
     notes.push(`Kiln rows skipped: the Kiln packages do not load (${(error as Error).message}).`);
