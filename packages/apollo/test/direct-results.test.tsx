@@ -83,6 +83,24 @@ function Overlapping(): ReactNode {
   );
 }
 
+const DEFAULT_FIRST: TypedDocumentNode<
+  { products: { id: string; name: string }[] },
+  { first?: number }
+> = gql`
+  query DefaultFirst($first: Int! = 2) {
+    products(first: $first) {
+      id
+      name
+    }
+  }
+`;
+
+/** A query whose variable has a default value, asked for without variables. */
+function Defaulted(): ReactNode {
+  const { data } = useQuery(DEFAULT_FIRST);
+  return <p id="defaulted">{data?.products.map((p) => p.name).join(', ')}</p>;
+}
+
 describe('direct results (hooks read what the server fetched)', () => {
   it('renders the useQuery waterfall from the fetched results; the browser cache ends as Apollo would leave it', async () => {
     const direct = await render(gql$.server.url, <Shop />, { mode: 'buffer', cookie: 'user=Ada' });
@@ -206,5 +224,20 @@ describe('direct results (hooks read what the server fetched)', () => {
     expect(after.result?.products?.[0]?.name).toBe('Changed');
     direct.release();
     expect(Object.hasOwn(cache, 'diff')).toBe(false);
+  });
+
+  it('renders a query whose variables have defaults as Apollo does', async () => {
+    const direct = await render(gql$.server.url, <Defaulted />, { mode: 'buffer' });
+    const eager = await render(gql$.server.url, <Defaulted />, {
+      mode: 'buffer',
+      pluginOptions: { directResults: false },
+    });
+    expect(direct.errors).toEqual([]);
+    expect(textById(direct.html, 'defaulted')).toBe('Product 1, Product 2');
+    expect(bodyOf(direct.html)).toBe(bodyOf(eager.html));
+    const browser = countingBrowserClient();
+    new ServerRecord().applyBuffered(stateOf(direct.html), browser.client);
+    expect(browser.client.cache.extract()).toEqual(stateOf(eager.html).cache);
+    browser.client.stop();
   });
 });
