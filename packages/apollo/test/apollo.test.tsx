@@ -2,7 +2,6 @@ import { createHook } from 'node:async_hooks';
 import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
 import { SchemaLink } from '@apollo/client/link/schema';
 import { ApolloProvider } from '@apollo/client/react';
-import { parse } from '@kiln/serialize';
 import { attr, findAll, parseDocument, textOf } from '@kiln/test-utils';
 import { renderToString } from 'react-dom/server';
 import { prerenderToNodeStream } from 'react-dom/static';
@@ -10,7 +9,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ServerRecord } from '../src/client/server-record';
 import { apollo, forwardHeaders, KilnApolloError } from '../src/index';
 import { KilnApolloProvider } from '../src/shared/provider';
-import type { BufferedState } from '../src/shared/transport';
 import { Errors, Mixed, Policies, Shop, SuspenseShop } from './fixtures/app';
 import {
   createTestSchema,
@@ -18,7 +16,7 @@ import {
   type TestData,
   type TestGraphQLServer,
 } from './fixtures/graphql-server';
-import { streamedChunks } from './fixtures/lifecycle';
+import { bufferedStateOf, streamedChunks } from './fixtures/lifecycle';
 import { countingBrowserClient, httpClient, render } from './fixtures/render';
 
 let gql: TestGraphQLServer;
@@ -49,15 +47,6 @@ function reviewTexts(html: string): string[] {
   return findAll(doc, 'ul')
     .filter((ul) => attr(ul, 'class') === 'reviews')
     .flatMap((ul) => findAll(ul, 'li').map(textOf));
-}
-
-/** The parsed value of the `data-kiln-state="apollo"` script. */
-function bufferedState(html: string): { cache: Record<string, unknown>; e?: unknown[] } {
-  const script = findAll(parseDocument(html), 'script').find(
-    (s) => attr(s, 'data-kiln-state') === 'apollo',
-  );
-  if (!script) throw new Error('no apollo state in the page');
-  return parse(textOf(script)) as { cache: Record<string, unknown>; e?: unknown[] };
 }
 
 /**
@@ -164,16 +153,18 @@ describe('suspense hooks and streaming', () => {
     expect(textById(out.html, 'stamp')).toBe('stamp 1');
     expect(textById(out.html, 'slow')).toBe('waited 20');
     expect(reviewTexts(out.html)).toHaveLength(8);
-    const state = bufferedState(out.html);
-    expect(Object.keys(state.cache.ROOT_QUERY as object)).toContain('slow({"ms":20})');
+    const state = bufferedStateOf(out.html);
+    expect(Object.keys((state.cache as Record<string, unknown>).ROOT_QUERY as object)).toContain(
+      'slow({"ms":20})',
+    );
   });
 
   it('puts the final cache in a buffered page, from which the client renders the same HTML without a request', async () => {
     const out = await render(gql.url, <Shop />, { mode: 'buffer', cookie: 'user=Ada' });
-    const state = bufferedState(out.html);
+    const state = bufferedStateOf(out.html);
     const browser = countingBrowserClient();
     // the browser half: the cache, then the results the server's hooks read as fetched
-    new ServerRecord().applyBuffered(state as BufferedState, browser.client);
+    new ServerRecord().applyBuffered(state, browser.client);
     const clientHtml = renderToString(
       <KilnApolloProvider client={browser.client} wrappers={{}}>
         <Shop />
@@ -309,7 +300,7 @@ describe('errors and abort', () => {
       );
       const sent =
         mode === 'buffer'
-          ? (bufferedState(out.html).e ?? [])
+          ? (bufferedStateOf(out.html).e ?? [])
           : streamedChunks(out.html).flatMap((c) => c.e ?? []);
       expect(sent).toHaveLength(2);
       expect(out.apollo.errors).toBe(2);

@@ -1,15 +1,14 @@
 import { InMemoryCache } from '@apollo/client';
 import { type RenderErrorInfo, type RenderMode, type RenderResult, renderToHtml } from '@kiln/core';
-import { parse } from '@kiln/serialize';
 import { attr, findAll, parseDocument, textOf } from '@kiln/test-utils';
 import { parse as parseGraphQL } from 'graphql';
 import type { ReactNode } from 'react';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apollo, forwardHeaders } from '../src/index';
-import type { BufferedState, StreamChunk } from '../src/shared/transport';
+import type { StreamChunk } from '../src/shared/transport';
 import { DeferPage, DeferUseQueryPage, deferClient, PRODUCT_PAGE } from './fixtures/defer-app';
 import { type DeferServer, startDeferServer } from './fixtures/defer-server';
-import { streamedChunks, textById } from './fixtures/lifecycle';
+import { bufferedStateOf, streamedChunks, textById } from './fixtures/lifecycle';
 
 let gql: DeferServer;
 
@@ -86,14 +85,6 @@ function replay(chunks: StreamChunk[]): InMemoryCache {
     }
   }
   return cache;
-}
-
-function bufferedState(html: string): BufferedState {
-  const script = findAll(parseDocument(html), 'script').find(
-    (s) => attr(s, 'data-kiln-state') === 'apollo',
-  );
-  if (!script) throw new Error('no apollo state in the page');
-  return parse(textOf(script)) as BufferedState;
 }
 
 function reviewTexts(html: string): string[] {
@@ -199,7 +190,7 @@ describe('@defer, buffered', () => {
     expect(fallbacks(html)).toEqual([]);
     expect(streamedChunks(html)).toEqual([]);
     const cache = new InMemoryCache();
-    cache.restore(bufferedState(html).cache as never);
+    cache.restore(bufferedStateOf(html).cache as never);
     const diff = cache.diff({ query: PRODUCT_PAGE, variables: { id: 'p1' }, optimistic: false });
     expect(diff.result).toEqual(finalData);
     expect(gql.operations).toEqual(['ProductPage']);
@@ -245,7 +236,7 @@ describe('a timeout while a deferred part is pending', () => {
       const sent =
         mode === 'stream'
           ? replay(streamedChunks(html))
-          : new InMemoryCache().restore(bufferedState(html).cache as never);
+          : new InMemoryCache().restore(bufferedStateOf(html).cache as never);
       expect(sent.extract()).toEqual({
         ROOT_QUERY: { __typename: 'Query', 'product({"id":"p1"})': { __ref: 'Product:p1' } },
         'Product:p1': { __typename: 'Product', id: 'p1', name: 'Lamp p1 for Ada' },

@@ -1,19 +1,28 @@
 import { ApolloClient, gql, InMemoryCache, type TypedDocumentNode } from '@apollo/client';
 import { SchemaLink } from '@apollo/client/link/schema';
 import { useFragment, useQuery } from '@apollo/client/react';
-import { parse, serialize } from '@kiln/serialize';
-import { attr, findAll, parseDocument, textOf } from '@kiln/test-utils';
+import { serialize } from '@kiln/serialize';
+import { findAll, parseDocument, textOf } from '@kiln/test-utils';
 import type { ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { ServerRecord } from '../src/client/server-record';
 import { DirectResults, directResultsObstacle } from '../src/server/direct-results';
 import { KilnApolloProvider } from '../src/shared/provider';
-import type { BufferedState } from '../src/shared/transport';
 import { PRODUCTS, Shop, SuspenseShop } from './fixtures/app';
 import { createTestSchema } from './fixtures/graphql-server';
-import { graphqlServerForTests, streamedChunks, textById } from './fixtures/lifecycle';
-import { countingBrowserClient, render } from './fixtures/render';
+import {
+  bufferedStateOf,
+  graphqlServerForTests,
+  streamedChunks,
+  textById,
+} from './fixtures/lifecycle';
+import {
+  countingBrowserClient,
+  type Rendered,
+  type RenderOptions,
+  render,
+} from './fixtures/render';
 
 const gql$ = graphqlServerForTests();
 
@@ -23,14 +32,6 @@ function bodyOf(html: string): string {
     /<script[\s\S]*?<\/script>/g,
     '',
   );
-}
-
-function stateOf(html: string): BufferedState {
-  const script = findAll(parseDocument(html), 'script').find(
-    (s) => attr(s, 'data-kiln-state') === 'apollo',
-  );
-  if (!script) throw new Error('no apollo state in the page');
-  return parse(textOf(script)) as BufferedState;
 }
 
 const PRODUCT_NAME: TypedDocumentNode<{ id: string; name: string }> = gql`
@@ -101,14 +102,22 @@ function Defaulted(): ReactNode {
   return <p id="defaulted">{data?.products.map((p) => p.name).join(', ')}</p>;
 }
 
+/** `app` rendered with direct results (the default) and with `directResults: false`. */
+async function renderBoth(
+  app: ReactNode,
+  options: RenderOptions,
+): Promise<{ direct: Rendered; eager: Rendered }> {
+  const direct = await render(gql$.server.url, app, options);
+  const eager = await render(gql$.server.url, app, {
+    ...options,
+    pluginOptions: { directResults: false },
+  });
+  return { direct, eager };
+}
+
 describe('direct results (hooks read what the server fetched)', () => {
   it('renders the useQuery waterfall from the fetched results; the browser cache ends as Apollo would leave it', async () => {
-    const direct = await render(gql$.server.url, <Shop />, { mode: 'buffer', cookie: 'user=Ada' });
-    const eager = await render(gql$.server.url, <Shop />, {
-      mode: 'buffer',
-      cookie: 'user=Ada',
-      pluginOptions: { directResults: false },
-    });
+    const { direct, eager } = await renderBoth(<Shop />, { mode: 'buffer', cookie: 'user=Ada' });
     expect(direct.errors).toEqual([]);
     expect(direct.apollo.direct).toBeGreaterThanOrEqual(6);
     expect(eager.apollo.direct).toBe(0);
@@ -117,12 +126,12 @@ describe('direct results (hooks read what the server fetched)', () => {
     expect(textById(direct.html, 'greeting')).toBe('Hello, Ada');
 
     // the results kept apart travel as writes; replayed after the cache, they give Apollo's cache
-    const state = stateOf(direct.html);
+    const state = bufferedStateOf(direct.html);
     expect(state.w?.length).toBeGreaterThan(0);
-    expect(stateOf(eager.html).w).toBeUndefined();
+    expect(bufferedStateOf(eager.html).w).toBeUndefined();
     const browser = countingBrowserClient();
     new ServerRecord().applyBuffered(state, browser.client);
-    expect(browser.client.cache.extract()).toEqual(stateOf(eager.html).cache);
+    expect(browser.client.cache.extract()).toEqual(bufferedStateOf(eager.html).cache);
     const html = renderToString(
       <KilnApolloProvider client={browser.client} wrappers={{}}>
         <Shop />
@@ -134,11 +143,7 @@ describe('direct results (hooks read what the server fetched)', () => {
   });
 
   it('streams the same writes Apollo would make, in the order they arrived', async () => {
-    const direct = await render(gql$.server.url, <SuspenseShop />, { cookie: 'user=Ada' });
-    const eager = await render(gql$.server.url, <SuspenseShop />, {
-      cookie: 'user=Ada',
-      pluginOptions: { directResults: false },
-    });
+    const { direct, eager } = await renderBoth(<SuspenseShop />, { cookie: 'user=Ada' });
     expect(direct.errors).toEqual([]);
     expect(direct.apollo.direct).toBeGreaterThan(0);
     expect(bodyOf(direct.html)).toBe(bodyOf(eager.html));
@@ -155,11 +160,7 @@ describe('direct results (hooks read what the server fetched)', () => {
   });
 
   it('writes the kept results into the cache before a fragment or another query reads it', async () => {
-    const direct = await render(gql$.server.url, <Overlapping />, { mode: 'buffer' });
-    const eager = await render(gql$.server.url, <Overlapping />, {
-      mode: 'buffer',
-      pluginOptions: { directResults: false },
-    });
+    const { direct, eager } = await renderBoth(<Overlapping />, { mode: 'buffer' });
     expect(direct.errors).toEqual([]);
     expect(bodyOf(direct.html)).not.toContain('missing');
     expect(bodyOf(direct.html)).toBe(bodyOf(eager.html));
@@ -227,17 +228,13 @@ describe('direct results (hooks read what the server fetched)', () => {
   });
 
   it('renders a query whose variables have defaults as Apollo does', async () => {
-    const direct = await render(gql$.server.url, <Defaulted />, { mode: 'buffer' });
-    const eager = await render(gql$.server.url, <Defaulted />, {
-      mode: 'buffer',
-      pluginOptions: { directResults: false },
-    });
+    const { direct, eager } = await renderBoth(<Defaulted />, { mode: 'buffer' });
     expect(direct.errors).toEqual([]);
     expect(textById(direct.html, 'defaulted')).toBe('Product 1, Product 2');
     expect(bodyOf(direct.html)).toBe(bodyOf(eager.html));
     const browser = countingBrowserClient();
-    new ServerRecord().applyBuffered(stateOf(direct.html), browser.client);
-    expect(browser.client.cache.extract()).toEqual(stateOf(eager.html).cache);
+    new ServerRecord().applyBuffered(bufferedStateOf(direct.html), browser.client);
+    expect(browser.client.cache.extract()).toEqual(bufferedStateOf(eager.html).cache);
     browser.client.stop();
   });
 });
