@@ -22,7 +22,7 @@ const GUARDED = ['diff', 'read', 'write', 'extract', 'restore', 'reset', 'modify
 const CHANGING = new Set(['restore', 'reset', 'modify', 'evict']);
 
 /** The id under which a query's result is written (`writeQuery`'s default). */
-const ROOT = 'ROOT_QUERY';
+export const ROOT = 'ROOT_QUERY';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 

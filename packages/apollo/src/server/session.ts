@@ -13,7 +13,7 @@ import {
   type WireKey,
   type WireWrite,
 } from '../shared/transport';
-import { DirectResults } from './direct-results';
+import { DirectResults, ROOT } from './direct-results';
 
 /** A promise React's `use()` reads synchronously once `status` is `fulfilled` (React's own protocol). */
 export type TrackedThenable = Promise<void> & {
@@ -534,7 +534,7 @@ export class RequestSession {
     variables: Record<string, unknown> | undefined,
     data: unknown,
   ): WireWrite {
-    return [this.docId(query), variables, data, 'ROOT_QUERY'];
+    return [this.docId(query), variables, data, ROOT];
   }
 
   private busy(delta: 1 | -1): void {
