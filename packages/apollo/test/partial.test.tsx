@@ -159,7 +159,18 @@ function MemberPrices(): ReactNode {
   );
 }
 
-function Page(): ReactNode {
+/** The shop: the products (public, the shell), then the greeting hole, then `children`. */
+function Page({
+  greeting = <Greeting />,
+  children = (
+    <Suspense fallback={<p id="member">Sign in for member prices</p>}>
+      <MemberPrices />
+    </Suspense>
+  ),
+}: {
+  greeting?: ReactNode;
+  children?: ReactNode;
+}): ReactNode {
   return (
     <html lang="en">
       <head>
@@ -167,15 +178,31 @@ function Page(): ReactNode {
       </head>
       <body>
         <Products />
-        <Suspense fallback={<p id="greeting">Welcome</p>}>
-          <Greeting />
-        </Suspense>
-        <Suspense fallback={<p id="member">Sign in for member prices</p>}>
-          <MemberPrices />
-        </Suspense>
+        <Suspense fallback={<p id="greeting">Welcome</p>}>{greeting}</Suspense>
+        {children}
       </body>
     </html>
   );
+}
+
+/** Reads the shell's own query: in a hole, answered from the shell's data, not fetched. */
+function Cheapest(): ReactNode {
+  const { data } = useQuery(PRODUCTS);
+  return <p id="cheapest">Cheapest: {data?.products[0]?.name}</p>;
+}
+/** The greeting, then (rendered only once the visitor is known) `Cheapest`. */
+function GreetingThenCheapest(): ReactNode {
+  const { data } = useSuspenseQuery(VIEWER);
+  return (
+    <>
+      <p id="greeting">Hello {data.viewer.name}</p>
+      <Cheapest />
+    </>
+  );
+}
+/** The shop with the greeting hole only (or `greeting` in its place). */
+function GreetingPage({ greeting }: { greeting?: ReactNode }): ReactNode {
+  return <Page greeting={greeting}>{null}</Page>;
 }
 
 const PAGE = 'http://shop.test/';
@@ -282,6 +309,76 @@ describe('@kiln/apollo in a partial pre-render', () => {
       expect.arrayContaining(['Products']),
     );
   });
+  test('a resume copies the shell’s data into the visitor’s cache only when something reads it', async () => {
+    /** Resumes `shell` of `page` for Ada; resolves the page and how often her cache was restored. */
+    const resumeCounting = async (shell: Shell, page: ReactNode, directResults?: boolean) => {
+      let restores = 0;
+      const result = await resumeShell(shell, page, {
+        request: visitor('Ada'),
+        plugins: [
+          apollo({
+            makeClient: (ctx) => {
+              const client = httpClient(uri, forwardHeaders(ctx));
+              const cache = client.cache as unknown as { restore(data: unknown): unknown };
+              const restore = cache.restore;
+              cache.restore = (data: unknown) => {
+                restores++;
+                return restore.call(cache, data);
+              };
+              return client;
+            },
+            personal: ({ operationName }) =>
+              operationName === 'Viewer' || operationName === 'MemberPrices',
+            ...(directResults === undefined ? {} : { directResults }),
+          }),
+        ],
+        onError: (error) => {
+          throw error;
+        },
+      });
+      return { html: await result.text(), restores };
+    };
+
+    // the hole (a suspense query) reads only what was fetched for it: the shell's data stays
+    // out of the visitor's cache
+    const greeting = await prerenderShell(<GreetingPage />, { url: PAGE, plugins: [plugin()] });
+    expect(greeting.holes).toEqual(['Greeting']);
+    seen.length = 0;
+    const lazy = await resumeCounting(greeting, <GreetingPage />);
+    expect(lazy.restores).toBe(0);
+    expect(lazy.html).toContain('Hello <!-- -->Ada');
+    expect(seen.map((s) => s.operation)).toEqual(['Viewer']);
+    // without direct results the shell's data is restored before anything renders, as Apollo would
+    const eager = await resumeCounting(greeting, <GreetingPage />, false);
+    expect(eager.restores).toBe(1);
+    expect(eager.html).toContain('Hello <!-- -->Ada');
+
+    // a useQuery hole reads the cache once before its data arrives (Apollo's loading state, in
+    // a run React throws away): the shell's data is restored for that read
+    const shell = await prerenderShell(<Page />, { url: PAGE, plugins: [plugin()] });
+    seen.length = 0;
+    const loading = await resumeCounting(shell, <Page />);
+    expect(loading.restores).toBe(1);
+    expect(loading.html).toContain(`member <!-- -->${memberPrice('Ada', 1)}`);
+    expect(seen.map((s) => s.operation).sort()).toEqual(['MemberPrices', 'Viewer']);
+
+    // a hole that reads the shell's own query gets the shell's data, restored once, and no request
+    const reading = await prerenderShell(<GreetingPage greeting={<GreetingThenCheapest />} />, {
+      url: PAGE,
+      plugins: [plugin()],
+    });
+    expect(reading.holes).toEqual(['GreetingThenCheapest']);
+    seen.length = 0;
+    const read = await resumeCounting(
+      reading,
+      <GreetingPage greeting={<GreetingThenCheapest />} />,
+    );
+    expect(read.restores).toBe(1);
+    expect(read.html).toContain('Cheapest: <!-- -->Lamp 1');
+    expect(read.html).toContain('Hello <!-- -->Ada');
+    expect(seen.map((s) => s.operation)).toEqual(['Viewer']);
+  });
+
   test('a resume sends the stored prelude before it creates the visitor’s client', async () => {
     const shell = await prerenderShell(<Page />, { url: PAGE, plugins: [plugin()] });
     seen.length = 0;

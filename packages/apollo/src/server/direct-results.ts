@@ -91,6 +91,8 @@ export class DirectResults {
   private readonly hadOwn = new Set<string>();
   private readonly results = new Map<DocumentNode, Map<string, unknown>>();
   private pending: DirectResult[] = [];
+  /** A shell's cache to restore before anything reads the cache (see {@link restoreLater}). */
+  private base: { data: unknown } | undefined;
   private serving = true;
 
   /** `counts.direct` counts the reads answered from a fetched result. */
@@ -128,6 +130,16 @@ export class DirectResults {
     this.pending.push({ query, variables, data });
   }
 
+  /**
+   * Restores `data` (a shell's extracted cache) into the cache only when something other than
+   * a hook's read of a fetched result first needs the cache: on a resume whose holes read only
+   * the results fetched for them, the shell's data is never copied into the request's cache.
+   * Until then the cache holds nothing else: call it before any write.
+   */
+  restoreLater(data: unknown): void {
+    this.base = { data };
+  }
+
   /** Whether results are still served (nothing has changed the cache since they were fetched). */
   get active(): boolean {
     return this.serving;
@@ -138,11 +150,16 @@ export class DirectResults {
    * arrived: together, what the cache would hold had each been written on arrival.
    */
   extractApart(): { cache: unknown; writes: readonly DirectResult[] } {
+    this.restoreBase();
     return { cache: this.call('extract'), writes: this.pending };
   }
 
-  /** Writes the results kept aside into the cache, in one transaction, in arrival order. */
+  /**
+   * Restores the shell's cache if it waits (see {@link restoreLater}), then writes the results
+   * kept aside into the cache, in one transaction, in arrival order.
+   */
   flush(): void {
+    this.restoreBase();
     if (this.pending.length === 0) return;
     const results = this.pending;
     this.pending = [];
@@ -166,6 +183,14 @@ export class DirectResults {
     }
     this.results.clear();
     this.pending = [];
+    this.base = undefined;
+  }
+
+  private restoreBase(): void {
+    const base = this.base;
+    if (base === undefined) return;
+    this.base = undefined;
+    this.call('restore', base.data);
   }
 
   private diff(options: DiffOptions, own: Method): unknown {

@@ -283,7 +283,10 @@ export class RequestSession {
    * request.
    */
   restore(snapshot: ShellSnapshot): void {
-    this.client.cache.restore(snapshot.cache as never);
+    // With direct results, the shell's data reaches the cache only once something reads it
+    // beyond the results fetched for the holes.
+    if (this.direct?.active) this.direct.restoreLater(snapshot.cache);
+    else this.client.cache.restore(snapshot.cache as never);
     for (const text of snapshot.docs) {
       this.docIdsByText.set(text, this.docTexts.length);
       this.docTexts.push(text);
@@ -314,16 +317,18 @@ export class RequestSession {
     let byVariables = this.fetches.get(query);
     const existing = byVariables?.get(key);
     if (existing) return initial ? existing.initial : existing.thenable;
-    const diff = this.client.cache.diff({
-      query,
-      variables,
-      returnPartialData: true,
-      optimistic: false,
-    });
     const op = `${this.docId(query)}|${key}`;
     this.ensured.add(op);
-    if (diff.complete && (this.shellOps === undefined || this.shellOps.has(op))) {
-      return this.fulfilled;
+    // On a resume only the shell's own operations may be answered from its data: any other is
+    // fetched for this request, and its cache check is skipped.
+    if (this.shellOps === undefined || this.shellOps.has(op)) {
+      const diff = this.client.cache.diff({
+        query,
+        variables,
+        returnPartialData: true,
+        optimistic: false,
+      });
+      if (diff.complete) return this.fulfilled;
     }
     if (!byVariables) {
       byVariables = new Map();
