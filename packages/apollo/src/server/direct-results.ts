@@ -94,6 +94,8 @@ export class DirectResults {
   /** A shell's cache to restore before anything reads the cache (see {@link restoreLater}). */
   private base: { data: unknown } | undefined;
   private serving = true;
+  /** Inside {@link aside}: reads do not restore the waiting shell's data. */
+  private asideDepth = 0;
 
   /** `counts.direct` counts the reads answered from a fetched result. */
   constructor(cache: object, counts: { direct: number }) {
@@ -138,6 +140,20 @@ export class DirectResults {
    */
   restoreLater(data: unknown): void {
     this.base = { data };
+  }
+
+  /**
+   * Runs `read`, whose answer nobody sees (a render React throws away), with the waiting
+   * shell's data left out: a read the results do not answer reads the cache as it is. The
+   * cache then holds nothing at all (any write would have restored the shell's data first).
+   */
+  aside<T>(read: () => T): T {
+    this.asideDepth++;
+    try {
+      return read();
+    } finally {
+      this.asideDepth--;
+    }
   }
 
   /** Whether results are still served (nothing has changed the cache since they were fetched). */
@@ -203,7 +219,7 @@ export class DirectResults {
         return { result: data, complete: true };
       }
     }
-    this.flush();
+    if (this.asideDepth === 0 || this.base === undefined) this.flush();
     return own.call(this.cache, options);
   }
 

@@ -295,6 +295,15 @@ export class RequestSession {
     this.shellOps = new Set(snapshot.ops);
   }
 
+  /**
+   * Runs `read`, the render of a hook whose output React throws away (the first run of a
+   * component whose query is on its way), without making the cache complete for it: with
+   * direct results, a shell's data waiting to be restored stays out of the cache.
+   */
+  discardedRead<T>(read: () => T): T {
+    return this.direct ? this.direct.aside(read) : read();
+  }
+
   /** A thenable that is already fulfilled, for hook calls that need no fetch. */
   get ready(): TrackedThenable {
     return this.fulfilled;

@@ -61,10 +61,18 @@ function useFetchable(
   return { client, fetchable };
 }
 
+/** What {@link useServerFetch} found. */
+interface ServerFetch {
+  /** The options the query was fetched with (undefined when the hook fetches nothing on the server, or uses another client). */
+  fetchable: HookOptions | undefined;
+  /** True in a run React throws away (see `startSiblings`): what the hook returns is never shown. */
+  discarded: boolean;
+}
+
 /**
  * Fetches the hook's query into the request's client when it lacks it, suspending until it
- * arrives, and returns the options it was fetched with (undefined when the hook fetches nothing
- * on the server, or uses another client). Calls `use()` exactly once on every render.
+ * arrives, and returns the options it was fetched with. Calls `use()` exactly once on every
+ * render.
  *
  * With `startSiblings`, a hook whose fetch is pending does not suspend on the first run of its
  * component: it lets the component run to its end, so the component's later hooks start their
@@ -80,10 +88,11 @@ function useServerFetch(
   allowSsrFalse: boolean,
   startSiblings: boolean,
   initial = false,
-): HookOptions | undefined {
+): ServerFetch {
   const { client, fetchable } = useFetchable(session, query, options, allowSsrFalse);
   const [secondRun, setSecondRun] = useState(false);
   const thenable = fetchable ? session.ensure(query, fetchable, initial) : session.ready;
+  let discarded = false;
   if (startSiblings && thenable.status === 'pending') {
     if (secondRun) {
       // Thrown, not passed to use(): React replays use() by call order within one attempt,
@@ -92,11 +101,12 @@ function useServerFetch(
     }
     setSecondRun(true);
     use(session.ready);
+    discarded = true;
   } else {
     use(thenable);
   }
   if (fetchable) markIfRefetching(session, query, fetchable, client);
-  return fetchable;
+  return { fetchable, discarded };
 }
 
 /** Policies whose hooks would fetch again in the browser though the server sent the data. */
@@ -134,8 +144,11 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
   const wrapQuery = (original: AnyHook): AnyHook =>
     // biome-ignore lint/correctness/noComponentHookFactories: Apollo's hook wrappers (wrapperSymbol) are hook factories by design
     function useKilnServerQuery(query, options) {
-      const fetchable = useServerFetch(session, query, options, false, true);
-      const result = original(query, options);
+      const { fetchable, discarded } = useServerFetch(session, query, options, false, true);
+      // A run React throws away reads the cache as it is (Apollo's loading state, never shown)
+      const result = discarded
+        ? session.discardedRead(() => original(query, options))
+        : original(query, options);
       if (!fetchable || result.error !== undefined) return result;
       const failure = session.errorFor(query, fetchable.variables);
       if (!failure) return result;
@@ -156,7 +169,7 @@ export function serverHookWrappers(session: RequestSession): HookWrappers {
       // A query with @defer renders from its initial payload, as in the browser; the deferred
       // parts stream into the Suspense boundaries of the components that read them
       // (useSuspenseFragment), each when its data is in the cache.
-      const fetchable = useServerFetch(session, query, options, true, false, true);
+      const { fetchable } = useServerFetch(session, query, options, true, false, true);
       const failure = fetchable ? session.errorFor(query, fetchable.variables) : undefined;
       if (failure && failure.errorPolicy === 'none') throw failure.error;
       const result = original(query, options);
