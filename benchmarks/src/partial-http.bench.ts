@@ -78,7 +78,11 @@ async function serve(kind: ServerKind): Promise<void> {
     const result = await renderToHtml(page, optionsFor(signedIn, nonce));
     servePrecomputed(app, Buffer.from(await result.text()), nonce);
   } else if (kind === 'bound') {
-    serveShellBytesFirst(app, page, optionsFor, await prerenderShell(page, shellOptions(schema)));
+    const shell = await prerenderShell(page, {
+      url: 'http://localhost/',
+      plugins: partialShopPlugins(schema),
+    });
+    serveShellBytesFirst(app, page, optionsFor, shell);
   } else {
     const pages =
       kind === 'page-cache' ? pageCache({ store: memoryStore(), ttl: 3_600_000 }) : undefined;
@@ -99,10 +103,6 @@ async function serve(kind: ServerKind): Promise<void> {
   listenForParent(app);
 }
 
-function shellOptions(schema: ReturnType<typeof createSchema>) {
-  return { url: 'http://localhost/', plugins: partialShopPlugins(schema) };
-}
-
 /**
  * The bound row: the least any partial server does before its first byte. The shell is held in
  * a variable (no store, no key); the handler writes its status, headers and prelude itself,
@@ -115,8 +115,12 @@ function serveShellBytesFirst(
   optionsFor: (request: RenderOptions['request'], nonce: string) => RenderOptions,
   shell: Shell,
 ): void {
+  // the handler writes only the content type and the CSP: a shell of its own headers, or
+  // without holes, would not be the page the partial row serves
   if (shell.kind !== 'partial' || shell.headers.length > 0) {
-    throw new Error(`[kiln/benchmarks] partial-http bound: a ${shell.kind} shell with headers`);
+    throw new Error(
+      `[kiln/benchmarks] partial-http bound: the shop page's shell is ${shell.kind} with ${shell.headers.length} headers; it must be partial with none`,
+    );
   }
   const parts = shell.prelude.map((part) => Buffer.from(part));
   const rest: Shell = { ...shell, prelude: [''] };
